@@ -1,0 +1,45 @@
+# Top-level driver: build the series on Debian's linux-source-6.1, boot it
+# under QEMU (TCG, nested SVM) and run programs inside.  See README.md.
+#
+#   make run          build, boot, run the demo guest on private memory
+#   make check        host-side tests, then every selftest in the booted kernel
+#   make bench        the performance ratios, measured in one boot
+#   make check DEBUG=1   same with lockdep, KASAN, kmemleak, DEBUG_VM
+
+SHELL := /bin/bash
+export DEBUG
+
+.PHONY: all build run check check-host bench deps tree clean distclean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@scripts/assemble.sh
+	@scripts/configure.sh
+	@scripts/build-kernel.sh
+	@scripts/build-tests.sh
+
+# The tree only (assembled and patched), e.g. for checkpatch or W=1 runs.
+tree: deps
+	@scripts/assemble.sh
+
+run:
+	@scripts/run-mode.sh run
+
+check-host:
+	@scripts/test-verdict.sh
+
+check: check-host
+	@scripts/run-mode.sh check
+
+bench:
+	@scripts/run-mode.sh bench
+
+clean:
+	rm -rf build/default build/debug
+
+distclean:
+	rm -rf build

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Private memory: an fd whose pages belong to exactly one owner (a guest)
+ * and are never reachable by the host through the fd: no read, write,
+ * mmap, splice or GUP.  The owner reaches the pages by pfn through
+ * privmem_get_pfn(); the allocator tells the owner before any page goes
+ * away through the privmem_guest_ops it was created with.
+ */
+#ifndef _LINUX_PRIVMEM_H
+#define _LINUX_PRIVMEM_H
+
+#include <linux/types.h>
+#include <linux/err.h>
+
+struct file;
+
+/**
+ * struct privmem_guest_ops - allocator-to-owner callbacks
+ * @invalidate_begin: pages [@start, @end) (file page indices) are about to
+ *	be freed; the owner must drop every mapping of them before returning
+ *	and must not map them again until @invalidate_end.  Called with the
+ *	file's invalidate lock held exclusively, may sleep.
+ * @invalidate_end: the invalidation of [@start, @end) is over.
+ * @release: the file's last reference is gone.  The owner must drop every
+ *	mapping of the file's pages and forget the file before returning;
+ *	the pages are freed right after it.  Called once.
+ *
+ * An owner is set exactly once, at privmem_create(), and never changes.
+ */
+struct privmem_guest_ops {
+	void (*invalidate_begin)(void *owner, pgoff_t start, pgoff_t end);
+	void (*invalidate_end)(void *owner, pgoff_t start, pgoff_t end);
+	void (*release)(void *owner);
+};
+
+#ifdef CONFIG_PRIVMEM
+
+struct file *privmem_create(const char *name, loff_t size, unsigned int flags,
+			    const struct privmem_guest_ops *ops, void *owner);
+void *privmem_owner(struct file *file, const struct privmem_guest_ops *ops);
+int privmem_get_pfn(struct file *file, pgoff_t index, unsigned long *pfn,
+		    int *order);
+void privmem_put_pfn(unsigned long pfn);
+
+#else /* !CONFIG_PRIVMEM */
+
+static inline struct file *privmem_create(const char *name, loff_t size,
+					  unsigned int flags,
+					  const struct privmem_guest_ops *ops,
+					  void *owner)
+{
+	return ERR_PTR(-EOPNOTSUPP);
+}
+
+static inline void *privmem_owner(struct file *file,
+				  const struct privmem_guest_ops *ops)
+{
+	return NULL;
+}
+
+static inline int privmem_get_pfn(struct file *file, pgoff_t index,
+				  unsigned long *pfn, int *order)
+{
+	return -EOPNOTSUPP;
+}
+
+static inline void privmem_put_pfn(unsigned long pfn)
+{
+}
+
+#endif /* CONFIG_PRIVMEM */
+
+#endif /* _LINUX_PRIVMEM_H */

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Boot bzImage with the MODE initramfs under TCG with nested SVM, print the
+# console as it comes, and leave it in $OUT/console-MODE.log.
+# Exit status: 0 when the guest powered off by itself, 124 on timeout.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:?usage: boot.sh check|run|bench}
+limit=${BOOT_TIMEOUT:-2400}
+log=$OUT/console-$mode.log
+mem=${GUEST_MEM:-3G}
+smp=${GUEST_SMP:-2}
+
+step "booting ($mode) under qemu TCG, -cpu EPYC,+svm, $smp CPUs, $mem (timeout ${limit}s)"
+timeout -s KILL "$limit" qemu-system-x86_64 -nographic -no-reboot \
+	-accel tcg -cpu EPYC,+svm -smp "$smp" -m "$mem" \
+	-kernel "$OUT/bzImage" -initrd "$OUT/initramfs-$mode.cpio.gz" \
+	-append "console=ttyS0 panic=-1 oops=panic loglevel=4 ${KCMDLINE:-}" \
+	< /dev/null 2>"$OUT/qemu-$mode.stderr" | tee "$log"
+rc=${PIPESTATUS[0]}
+if [ "$rc" = 137 ]; then
+	echo "boot: guest killed after ${limit}s" | tee -a "$log"
+	exit 124
+fi
+exit 0

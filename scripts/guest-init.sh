@@ -1,0 +1,43 @@
+#!/bin/sh
+# init of the test initramfs: run each program in /tests/list, wrap its output
+# in TAP, and power off.  The host decides the verdict from the console.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+
+mode=$(cat /tests/mode)
+timeout=${PRIVMEM_TEST_TIMEOUT:-600}
+n=$(grep -c . /tests/list)
+echo "=== PRIVMEM-TESTS-BEGIN mode=$mode ==="
+echo "TAP version 13"
+echo "1..$n"
+i=0
+while read -r name args; do
+	i=$((i + 1))
+	echo "# selftest: $name $args"
+	# Live output, prefixed like kselftest's runner; the exit code is kept
+	# in a file because the pipe would lose it.
+	( cd /tests && timeout -s KILL "$timeout" "./$name" $args 2>&1; echo $? > /tmp/rc ) |
+		sed 's/^/# /'
+	rc=$(cat /tmp/rc)
+	case "$rc" in
+	0) echo "ok $i $name" ;;
+	4) echo "ok $i $name # SKIP" ;;
+	137) echo "not ok $i $name # TIMEOUT ${timeout}s" ;;
+	*) echo "not ok $i $name # exit=$rc" ;;
+	esac
+done < /tests/list
+
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak
+fi
+echo "=== PRIVMEM-TESTS-END ==="
+sync
+poweroff -f

@@ -1,0 +1,36 @@
+# Common settings for the build, boot and verdict scripts.  Sourced, not run.
+# shellcheck shell=bash
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+KVER_PIN=${KVER_PIN:-6.1.192-2}
+SRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
+JOBS=${JOBS:-$(($(nproc) + 1))}
+
+# One build folder per variant, so switching DEBUG on and off never forces
+# a full rebuild of the other.
+if [ "${DEBUG:-0}" = 1 ]; then
+	VARIANT=debug
+else
+	VARIANT=default
+fi
+BUILD=$TOP/build
+BASE=$BUILD/base/linux-source-6.1	# pristine extraction, shared by variants
+TREE=$BUILD/$VARIANT/linux		# assembled tree kbuild runs in
+OUT=$BUILD/$VARIANT			# images, initramfs, logs
+
+export CCACHE_DIR=${CCACHE_DIR:-$BUILD/ccache}
+export CCACHE_BASEDIR=$TREE
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+
+# Top-level folders of this repository that are kernel paths and are
+# copied into the tree as they are.
+OVERLAY_DIRS="arch Documentation include mm virt tools"
+
+step() {
+	printf '==> [%s] %s\n' "$(date +%H:%M:%S)" "$*"
+}
+
+die() {
+	printf 'error: %s\n' "$*" >&2
+	exit 1
+}

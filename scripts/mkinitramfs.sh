@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Pack busybox, the guest programs for MODE and an init that runs them into
+# $OUT/initramfs-MODE.cpio.gz.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:?usage: mkinitramfs.sh check|run|bench}
+root=$OUT/initramfs-$mode
+rm -rf "$root"
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests}
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+
+kst=$TREE/tools/testing/selftests/kvm
+: > "$root/tests/list"
+while read -r m prog args; do
+	case "$m" in ''|'#'*) continue ;; esac
+	[ "$m" = "$mode" ] || continue
+	name=$(basename "$prog")
+	cp "$kst/$prog" "$root/tests/$name"
+	echo "$name $args" >> "$root/tests/list"
+done < "$TOP/tests/guest.list"
+if [ "${INJECT_FAIL:-0}" = 1 ]; then
+	# A program that fails on purpose, to show the verdict catches it.
+	printf '#!/bin/sh\necho "not ok 1 injected failure"\nexit 1\n' > "$root/tests/injected_failure"
+	chmod +x "$root/tests/injected_failure"
+	echo "injected_failure" >> "$root/tests/list"
+fi
+
+cp "$TOP/scripts/guest-init.sh" "$root/init"
+chmod +x "$root/init"
+echo "$mode" > "$root/tests/mode"
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$OUT/initramfs-$mode.cpio.gz"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Build everything, boot MODE (check, run or bench) and judge the console.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+mode=${1:?usage: run-mode.sh check|run|bench}
+"$TOP/scripts/deps.sh"
+"$TOP/scripts/assemble.sh"
+"$TOP/scripts/configure.sh"
+"$TOP/scripts/build-kernel.sh"
+"$TOP/scripts/build-tests.sh"
+"$TOP/scripts/mkinitramfs.sh" "$mode"
+
+rc=0
+"$TOP/scripts/boot.sh" "$mode" || rc=$?
+flag=""
+[ "$rc" = 124 ] && flag=--timed-out
+step "verdict ($mode, $VARIANT)"
+python3 "$TOP/scripts/verdict.py" "$OUT/console-$mode.log" $flag

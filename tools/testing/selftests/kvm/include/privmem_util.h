@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers for the private memory (guest_memfd) tests, on top of kvm_util:
+ * raw wrappers for the ioctls, with a __ variant that returns the result
+ * and a plain one that asserts success.
+ */
+#ifndef SELFTEST_KVM_PRIVMEM_UTIL_H
+#define SELFTEST_KVM_PRIVMEM_UTIL_H
+
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+
+#include "kvm_util.h"
+#include "test_util.h"
+
+static inline int __vm_create_guest_memfd(struct kvm_vm *vm, uint64_t size,
+					  uint64_t flags)
+{
+	struct kvm_create_guest_memfd gmem = {
+		.size = size,
+		.flags = flags,
+	};
+
+	return __vm_ioctl(vm, KVM_CREATE_GUEST_MEMFD, &gmem);
+}
+
+static inline int vm_create_guest_memfd(struct kvm_vm *vm, uint64_t size,
+					uint64_t flags)
+{
+	int fd = __vm_create_guest_memfd(vm, size, flags);
+
+	TEST_ASSERT(fd >= 0, KVM_IOCTL_ERROR(KVM_CREATE_GUEST_MEMFD, fd));
+	return fd;
+}
+
+static inline int __vm_set_user_memory_region2(struct kvm_vm *vm, uint32_t slot,
+					       uint32_t flags, uint64_t gpa,
+					       uint64_t size, void *hva,
+					       int gmem_fd, uint64_t gmem_offset)
+{
+	struct kvm_userspace_memory_region2 region = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+		.guest_memfd = gmem_fd,
+		.guest_memfd_offset = gmem_offset,
+	};
+
+	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION2, &region);
+}
+
+static inline void vm_set_user_memory_region2(struct kvm_vm *vm, uint32_t slot,
+					      uint32_t flags, uint64_t gpa,
+					      uint64_t size, void *hva,
+					      int gmem_fd, uint64_t gmem_offset)
+{
+	int r = __vm_set_user_memory_region2(vm, slot, flags, gpa, size, hva,
+					     gmem_fd, gmem_offset);
+
+	TEST_ASSERT(!r, KVM_IOCTL_ERROR(KVM_SET_USER_MEMORY_REGION2, r));
+}
+
+static inline int __vm_set_memory_attributes(struct kvm_vm *vm, uint64_t gpa,
+					     uint64_t size, uint64_t attributes)
+{
+	struct kvm_memory_attributes attr = {
+		.address = gpa,
+		.size = size,
+		.attributes = attributes,
+	};
+
+	return ioctl(vm->fd, KVM_SET_MEMORY_ATTRIBUTES, &attr);
+}
+
+static inline void vm_set_memory_attributes(struct kvm_vm *vm, uint64_t gpa,
+					    uint64_t size, uint64_t attributes)
+{
+	int r = __vm_set_memory_attributes(vm, gpa, size, attributes);
+
+	TEST_ASSERT(!r, KVM_IOCTL_ERROR(KVM_SET_MEMORY_ATTRIBUTES, r));
+}
+
+static inline void vm_mem_set_private(struct kvm_vm *vm, uint64_t gpa,
+				      uint64_t size)
+{
+	vm_set_memory_attributes(vm, gpa, size, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+}
+
+static inline void vm_mem_set_shared(struct kvm_vm *vm, uint64_t gpa,
+				     uint64_t size)
+{
+	vm_set_memory_attributes(vm, gpa, size, 0);
+}
+
+/*
+ * Turn memslot @slot, added earlier with vm_userspace_mem_region_add(), into
+ * a guest_memfd slot backed by @gmem_fd at @gmem_offset: the library's view
+ * of the slot (gpa, size, host address of the shared view) stays valid.
+ */
+static inline void vm_mem_region_bind_guest_memfd(struct kvm_vm *vm,
+						  uint32_t slot, int gmem_fd,
+						  uint64_t gmem_offset)
+{
+	struct userspace_mem_region *region = memslot2region(vm, slot);
+	struct kvm_userspace_memory_region del = region->region;
+
+	del.memory_size = 0;
+	vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &del);
+	vm_set_user_memory_region2(vm, slot, KVM_MEM_GUEST_MEMFD,
+				   region->region.guest_phys_addr,
+				   region->region.memory_size,
+				   (void *)region->region.userspace_addr,
+				   gmem_fd, gmem_offset);
+	/*
+	 * region->region keeps flags 0: the library deletes slots with the
+	 * v1 ioctl, which refuses KVM_MEM_GUEST_MEMFD but deletes any slot.
+	 */
+}
+
+static inline int __vcpu_pre_fault_memory(struct kvm_vcpu *vcpu,
+					  struct kvm_pre_fault_memory *range)
+{
+	return ioctl(vcpu->fd, KVM_PRE_FAULT_MEMORY, range);
+}
+
+/*
+ * QEMU 7.2's TCG nested SVM can corrupt a running vCPU when a TLB shootdown
+ * IPI reaches its CPU; keeping all of a test's threads on one CPU avoids
+ * it (see the project's verified facts).  Tests with several threads call
+ * this first.
+ */
+static inline void pin_self_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
+		    "sched_setaffinity(%d) failed", cpu);
+}
+
+#endif /* SELFTEST_KVM_PRIVMEM_UTIL_H */
