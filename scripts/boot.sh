@@ -13,7 +13,7 @@ smp=${GUEST_SMP:-2}
 
 step "booting ($mode) under qemu TCG, -cpu EPYC,+svm, $smp CPUs, $mem (timeout ${limit}s)"
 timeout -s KILL "$limit" qemu-system-x86_64 -nographic -no-reboot \
-	-accel tcg -cpu EPYC,+svm -smp "$smp" -m "$mem" \
+	-accel tcg -cpu EPYC,+svm -smp "$smp" -m "$mem" -net none \
 	-kernel "$OUT/bzImage" -initrd "$OUT/initramfs-$mode.cpio.gz" \
 	-append "console=ttyS0 panic=-1 oops=panic loglevel=4 ${KCMDLINE:-}" \
 	< /dev/null 2>"$OUT/qemu-$mode.stderr" | tee "$log"

@@ -13,7 +13,7 @@ targets=$(awk '!/^#/ && NF { print $2 }' "$TOP/tests/guest.list" | sort -u)
 step "building guest programs: $(echo $targets | wc -w) targets"
 log=$OUT/selftests.log
 # shellcheck disable=SC2046
-if ! make -C "$kst" -j"$JOBS" EXTRA_CFLAGS="-static ${SELFTEST_CFLAGS:-}" LDFLAGS=-static \
+if ! make -C "$kst" -j"$JOBS" OUTPUT="$kst" EXTRA_CFLAGS="-static ${SELFTEST_CFLAGS:-}" LDFLAGS=-static \
 		$(for t in $targets; do echo "$kst/$t"; done) > "$log" 2>&1; then
 	grep -E 'error|Error' "$log" | head -40 >&2
 	die "guest program build failed; full log in $log"

@@ -14,6 +14,11 @@
 #define TEST_MMIO_GPA	0xc0000000ull
 #define TEST_VALUE	0x5a5a1234u
 
+static void guest_outb(uint16_t port, uint8_t val)
+{
+	__asm__ __volatile__("outb %b0, %w1" : : "a"(val), "Nd"(port));
+}
+
 static void guest_code(void)
 {
 	volatile uint32_t *mmio = (volatile uint32_t *)TEST_MMIO_GPA;
@@ -25,7 +30,7 @@ static void guest_code(void)
 		sum += i;
 	GUEST_SYNC(sum);
 
-	outb(TEST_PORT, 0xab);
+	guest_outb(TEST_PORT, 0xab);
 	*mmio = TEST_VALUE;
 	GUEST_DONE();
 }
