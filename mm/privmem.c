@@ -16,8 +16,8 @@
  * fails; either way what stays in the file is never lost.
  */
 
-#include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/falloc.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
