@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * guest_memfd: KVM's side of private memory.  The fd is a privmem file
+ * owned by one VM; memslots bind ranges of it, and the allocator's
+ * callbacks zap those ranges before any page leaves the file.
+ *
+ * Lock order: kvm->slots_lock, then kvm_gmem.lock, then kvm->mmu_lock.
+ * The allocator calls invalidate_begin/end with its invalidate lock held,
+ * which nests outside kvm_gmem.lock and is never taken under it.
+ */
+
+#include <linux/file.h>
+#include <linux/kvm_host.h>
+#include <linux/privmem.h>
+#include <linux/slab.h>
+
+#include "kvm_mm.h"
+
+struct kvm_gmem {
+	struct kvm *kvm;
+	struct mutex lock;		/* protects bindings */
+	struct list_head bindings;	/* memslots, by slot->gmem.node */
+};
+
+/* Zap the GFNs that file pages [@start, @end) back in every bound slot. */
+static bool kvm_gmem_unmap_bindings(struct kvm_gmem *gmem, pgoff_t start,
+				    pgoff_t end)
+{
+	struct kvm_memory_slot *slot;
+	bool flush = false;
+
+	lockdep_assert_held(&gmem->lock);
+	lockdep_assert_held_write(&gmem->kvm->mmu_lock);
+
+	list_for_each_entry(slot, &gmem->bindings, gmem.node) {
+		pgoff_t first = max(start, slot->gmem.pgoff);
+		pgoff_t last = min(end, slot->gmem.pgoff + slot->npages);
+		struct kvm_gfn_range range = {
+			.slot		= slot,
+			.start		= slot->base_gfn + first - slot->gmem.pgoff,
+			.end		= slot->base_gfn + last - slot->gmem.pgoff,
+			.pte		= __pte(0),
+			.may_block	= true,
+		};
+
+		if (first >= last)
+			continue;
+		flush |= kvm_unmap_gfn_range(gmem->kvm, &range);
+	}
+	return flush;
+}
+
+static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
+{
+	struct kvm_gmem *gmem = owner;
+	struct kvm *kvm = gmem->kvm;
+
+	/*
+	 * Faults retry until invalidate_end: none can map a page that is
+	 * being freed.  6.1's retry check compares HVAs and private faults
+	 * have none, so the whole HVA space is marked.
+	 */
+	mutex_lock(&gmem->lock);
+	KVM_MMU_LOCK(kvm);
+	kvm_mmu_invalidate_begin(kvm, 0, ULONG_MAX);
+	if (kvm_gmem_unmap_bindings(gmem, start, end))
+		kvm_flush_remote_tlbs(kvm);
+	KVM_MMU_UNLOCK(kvm);
+	mutex_unlock(&gmem->lock);
+}
+
+static void kvm_gmem_invalidate_end(void *owner, pgoff_t start, pgoff_t end)
+{
+	struct kvm_gmem *gmem = owner;
+
+	KVM_MMU_LOCK(gmem->kvm);
+	kvm_mmu_invalidate_end(gmem->kvm, 0, ULONG_MAX);
+	KVM_MMU_UNLOCK(gmem->kvm);
+}
+
+static void kvm_gmem_release(void *owner)
+{
+	struct kvm_gmem *gmem = owner;
+	struct kvm *kvm = gmem->kvm;
+	struct kvm_memory_slot *slot, *next;
+
+	/*
+	 * The fd is gone but slots may still point at it: zap them and
+	 * unbind, so that later private faults on them exit to user space
+	 * instead of finding the file.
+	 */
+	mutex_lock(&kvm->slots_lock);
+	mutex_lock(&gmem->lock);
+	KVM_MMU_LOCK(kvm);
+	kvm_mmu_invalidate_begin(kvm, 0, ULONG_MAX);
+	if (kvm_gmem_unmap_bindings(gmem, 0, ULONG_MAX))
+		kvm_flush_remote_tlbs(kvm);
+	list_for_each_entry_safe(slot, next, &gmem->bindings, gmem.node) {
+		WRITE_ONCE(slot->gmem.file, NULL);
+		slot->gmem.owner = NULL;
+		list_del_init(&slot->gmem.node);
+	}
+	kvm_mmu_invalidate_end(kvm, 0, ULONG_MAX);
+	KVM_MMU_UNLOCK(kvm);
+	mutex_unlock(&gmem->lock);
+	mutex_unlock(&kvm->slots_lock);
+
+	/* The file held the VM; this may be the last reference. */
+	kvm_put_kvm(kvm);
+	mutex_destroy(&gmem->lock);
+	kfree(gmem);
+}
+
+static const struct privmem_guest_ops kvm_gmem_ops = {
+	.invalidate_begin	= kvm_gmem_invalidate_begin,
+	.invalidate_end		= kvm_gmem_invalidate_end,
+	.release		= kvm_gmem_release,
+};
+
+int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
+{
+	struct kvm_gmem *gmem;
+	struct file *file;
+	int fd, r;
+
+	/* KVM_CAP_GUEST_MEMFD_FLAGS reports no flags yet. */
+	if (args->flags)
+		return -EINVAL;
+	if (memchr_inv(args->reserved, 0, sizeof(args->reserved)))
+		return -EINVAL;
+	if ((s64)args->size <= 0 || !PAGE_ALIGNED(args->size))
+		return -EINVAL;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+
+	gmem = kzalloc(sizeof(*gmem), GFP_KERNEL_ACCOUNT);
+	if (!gmem) {
+		r = -ENOMEM;
+		goto err_fd;
+	}
+	gmem->kvm = kvm;
+	mutex_init(&gmem->lock);
+	INIT_LIST_HEAD(&gmem->bindings);
+
+	file = privmem_create("kvm-gmem", args->size, 0, &kvm_gmem_ops, gmem);
+	if (IS_ERR(file)) {
+		r = PTR_ERR(file);
+		goto err_gmem;
+	}
+
+	/* The fd outlives the VM fd and keeps the VM until it is closed. */
+	kvm_get_kvm(kvm);
+	fd_install(fd, file);
+	return fd;
+
+err_gmem:
+	mutex_destroy(&gmem->lock);
+	kfree(gmem);
+err_fd:
+	put_unused_fd(fd);
+	return r;
+}
+
+int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
+		  unsigned int fd, loff_t offset)
+{
+	loff_t size = (loff_t)slot->npages << PAGE_SHIFT;
+	pgoff_t start, end;
+	struct kvm_memory_slot *other;
+	struct kvm_gmem *gmem;
+	struct file *file;
+	int r = -EINVAL;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	if (offset < 0 || !PAGE_ALIGNED(offset))
+		return -EINVAL;
+
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+
+	/* Only a guest_memfd, and only one of this VM. */
+	gmem = privmem_owner(file, &kvm_gmem_ops);
+	if (!gmem || gmem->kvm != kvm)
+		goto out;
+	if (offset + size > i_size_read(file_inode(file)))
+		goto out;
+
+	start = offset >> PAGE_SHIFT;
+	end = start + slot->npages;
+
+	mutex_lock(&gmem->lock);
+	list_for_each_entry(other, &gmem->bindings, gmem.node) {
+		if (start < other->gmem.pgoff + other->npages &&
+		    other->gmem.pgoff < end) {
+			r = -EEXIST;
+			goto out_unlock;
+		}
+	}
+	slot->gmem.pgoff = start;
+	slot->gmem.owner = gmem;
+	WRITE_ONCE(slot->gmem.file, file);
+	list_add(&slot->gmem.node, &gmem->bindings);
+	r = 0;
+
+out_unlock:
+	mutex_unlock(&gmem->lock);
+out:
+	fput(file);
+	return r;
+}
+
+void kvm_gmem_unbind(struct kvm_memory_slot *slot)
+{
+	struct kvm_gmem *gmem = slot->gmem.owner;
+
+	/*
+	 * Under slots_lock, like kvm_gmem_release(): a file being released
+	 * has either unbound the slot already or waits to find it gone.
+	 * NULL for a slot never bound, or unbound by the file's release.
+	 */
+	if (!gmem)
+		return;
+
+	mutex_lock(&gmem->lock);
+	WRITE_ONCE(slot->gmem.file, NULL);
+	slot->gmem.owner = NULL;
+	list_del_init(&slot->gmem.node);
+	mutex_unlock(&gmem->lock);
+}
+
+int kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
+		     kvm_pfn_t *pfn, int *max_order)
+{
+	pgoff_t index = gfn - slot->base_gfn + slot->gmem.pgoff;
+	unsigned long p;
+	struct file *file;
+	int order, r;
+
+	/* The file may be in its release; then the slot is as good as unbound. */
+	rcu_read_lock();
+	file = READ_ONCE(slot->gmem.file);
+	if (file && !get_file_rcu(file))
+		file = NULL;
+	rcu_read_unlock();
+	if (!file)
+		return -EFAULT;
+
+	r = privmem_get_pfn(file, index, &p, &order);
+	fput(file);
+	if (r)
+		return r;
+
+	/* A huge mapping needs the GFN and the file index equally aligned. */
+	while (order && ((gfn ^ index) & ((1UL << order) - 1)))
+		order--;
+
+	*pfn = p;
+	*max_order = order;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(kvm_gmem_get_pfn);
