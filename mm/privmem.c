@@ -30,7 +30,7 @@
 
 #define PRIVMEM_MAGIC		0x70726d6d	/* "prmm" */
 #define PRIVMEM_HUGE_ORDER	(PMD_SHIFT - PAGE_SHIFT)
-#define PRIVMEM_HUGE_NR		(1UL << PRIVMEM_HUGE_ORDER)
+#define PRIVMEM_HUGE_NR		BIT(PRIVMEM_HUGE_ORDER)
 
 /* Per-file state, in inode->i_private; the owner is fixed at creation. */
 struct privmem_ctx {

@@ -22,6 +22,21 @@ if [ ${#files[@]} = 0 ]; then
 	mapfile -t files < <(sed -n 's@^+++ b/\([^[:space:]]*\).*@\1@p' "$pf")
 fi
 
+# The tree holds each file's state after the whole series: refreshing a
+# patch with a file that a later patch also changes would fold the later
+# change in.  Put the file in its intermediate state and set FORCE=1.
+later=0
+while read -r p _; do
+	case "$p" in ''|'#'*) continue ;; esac
+	if [ "$p" = "$name" ]; then later=1; continue; fi
+	[ $later = 1 ] || continue
+	for f in "${files[@]}"; do
+		if grep -q "^+++ b/$f\b" "$TOP/patches/$p" && [ "${FORCE:-0}" != 1 ]; then
+			die "$f is also changed by the later patch $p (see the comment above)"
+		fi
+	done
+done < "$TOP/patches/series"
+
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 
@@ -55,6 +70,7 @@ Subject: [PATCH] SUBSYSTEM: summary
 
 Why this change is needed.
 
+Signed-off-by: privmem project <privmem@localhost>
 ---"
 fi
 
