@@ -52,13 +52,13 @@ static inline pgoff_t privmem_nr_pages(struct inode *inode)
 	return i_size_read(inode) >> PAGE_SHIFT;
 }
 
-static void privmem_clear_folio(struct folio *folio)
+static void privmem_clear_folio(struct folio *folio, bool can_sleep)
 {
 	long i, nr = folio_nr_pages(folio);
 
 	for (i = 0; i < nr; i++) {
 		clear_highpage(folio_page(folio, i));
-		if (nr > 1)
+		if (can_sleep)
 			cond_resched();
 	}
 }
@@ -73,7 +73,7 @@ static int privmem_add_folio(struct address_space *mapping,
 {
 	int err;
 
-	privmem_clear_folio(folio);
+	privmem_clear_folio(folio, true);
 	__folio_set_locked(folio);
 	err = filemap_add_folio(mapping, folio, index, mapping_gfp_mask(mapping));
 	if (err) {
@@ -248,8 +248,11 @@ static int privmem_migrate_folio(struct address_space *mapping,
 
 static void privmem_free_folio(struct folio *folio)
 {
-	/* Guest data must not reach the next user of the page. */
-	privmem_clear_folio(folio);
+	/*
+	 * Guest data must not reach the next user of the page.  Callers of
+	 * ->free_folio() do not promise a context that may sleep.
+	 */
+	privmem_clear_folio(folio, false);
 }
 
 static const struct address_space_operations privmem_aops = {
