@@ -22,9 +22,11 @@ if [ ${#files[@]} = 0 ]; then
 	mapfile -t files < <(sed -n 's@^+++ b/\([^[:space:]]*\).*@\1@p' "$pf")
 fi
 
-# The tree holds each file's state after the whole series: refreshing a
-# patch with a file that a later patch also changes would fold the later
-# change in.  Put the file in its intermediate state and set FORCE=1.
+# The tree holds each file's state after the whole series: a file that a
+# later patch also changes keeps its old section of this patch (regenerating
+# it would fold the later change in).  To change such a section, put the
+# file in its intermediate state in the tree and set FORCE=1.
+keep=()
 later=0
 while read -r p _; do
 	case "$p" in ''|'#'*) continue ;; esac
@@ -32,7 +34,7 @@ while read -r p _; do
 	[ $later = 1 ] || continue
 	for f in "${files[@]}"; do
 		if grep -q "^+++ b/$f\b" "$TOP/patches/$p" && [ "${FORCE:-0}" != 1 ]; then
-			die "$f is also changed by the later patch $p (see the comment above)"
+			keep+=("$f")
 		fi
 	done
 done < "$TOP/patches/series"
@@ -77,6 +79,13 @@ fi
 {
 	printf '%s\n' "$header"
 	for f in "${files[@]}"; do
+		if printf '%s\n' "${keep[@]}" | grep -qx "$f"; then
+			[ -f "$pf" ] && grep -q "^+++ b/$f\b" "$pf" ||
+				die "$f is changed by a later patch and has no section here yet"
+			echo "note: kept the old section of $f (a later patch changes it too)" >&2
+			awk -v f="$f" '/^diff --git /{on = ($3 == "a/" f)} on' "$pf"
+			continue
+		fi
 		old=$stage/a/$f
 		[ -f "$old" ] || old=/dev/null
 		new=$TREE/$f

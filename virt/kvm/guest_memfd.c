@@ -22,6 +22,18 @@ struct kvm_gmem {
 	struct list_head bindings;	/* memslots, by slot->gmem.node */
 };
 
+/*
+ * Whether @slot is in the active memslots.  A slot is bound before it is
+ * installed (and unbound after it is gone): until then it has no arch
+ * metadata, and no SPTE, to zap.  Checked under mmu_lock, after the
+ * invalidation began: a fault that saw the slot installed has either
+ * mapped already, and then the check sees the slot too, or will retry.
+ */
+static bool kvm_gmem_slot_is_live(struct kvm *kvm, struct kvm_memory_slot *slot)
+{
+	return id_to_memslot(__kvm_memslots(kvm, slot->as_id), slot->id) == slot;
+}
+
 /* Zap the GFNs that file pages [@start, @end) back in every bound slot. */
 static bool kvm_gmem_unmap_bindings(struct kvm_gmem *gmem, pgoff_t start,
 				    pgoff_t end)
@@ -43,7 +55,7 @@ static bool kvm_gmem_unmap_bindings(struct kvm_gmem *gmem, pgoff_t start,
 			.may_block	= true,
 		};
 
-		if (first >= last)
+		if (first >= last || !kvm_gmem_slot_is_live(gmem->kvm, slot))
 			continue;
 		flush |= kvm_unmap_gfn_range(gmem->kvm, &range);
 	}
@@ -54,12 +66,15 @@ static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
 {
 	struct kvm_gmem *gmem = owner;
 	struct kvm *kvm = gmem->kvm;
+	int idx;
 
 	/*
 	 * Faults retry until invalidate_end: none can map a page that is
 	 * being freed.  6.1's retry check compares HVAs and private faults
-	 * have none, so the whole HVA space is marked.
+	 * have none, so the whole HVA space is marked.  kvm->srcu keeps
+	 * the memslots that kvm_gmem_slot_is_live() looks at.
 	 */
+	idx = srcu_read_lock(&kvm->srcu);
 	mutex_lock(&gmem->lock);
 	KVM_MMU_LOCK(kvm);
 	kvm_mmu_invalidate_begin(kvm, 0, ULONG_MAX);
@@ -67,6 +82,7 @@ static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
 		kvm_flush_remote_tlbs(kvm);
 	KVM_MMU_UNLOCK(kvm);
 	mutex_unlock(&gmem->lock);
+	srcu_read_unlock(&kvm->srcu, idx);
 }
 
 static void kvm_gmem_invalidate_end(void *owner, pgoff_t start, pgoff_t end)
@@ -167,6 +183,7 @@ int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
 		  unsigned int fd, loff_t offset)
 {
 	loff_t size = (loff_t)slot->npages << PAGE_SHIFT;
+	loff_t isize;
 	pgoff_t start, end;
 	struct kvm_memory_slot *other;
 	struct kvm_gmem *gmem;
@@ -186,7 +203,9 @@ int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
 	gmem = privmem_owner(file, &kvm_gmem_ops);
 	if (!gmem || gmem->kvm != kvm)
 		goto out;
-	if (offset + size > i_size_read(file_inode(file)))
+	/* Within the file, written so that a huge offset cannot wrap. */
+	isize = i_size_read(file_inode(file));
+	if (offset > isize || size > isize - offset)
 		goto out;
 
 	start = offset >> PAGE_SHIFT;
