@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KVM_PRE_FAULT_MEMORY: map a GPA range into a vCPU's page tables before the
+ * guest touches it.  Checks what the ioctl reports for ranges in ordinary and
+ * guest_memfd memslots (shared and private), outside any memslot and half
+ * outside, what it refuses, and that a pre-faulted private range is memory
+ * the guest can use: it reads zeroes, keeps what it writes, and the host's
+ * shared view of the slot does not change.
+ *
+ * Every test_*() function checks one behaviour and reports one TAP result.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/compiler.h>
+#include <linux/falloc.h>
+#include <linux/sizes.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "privmem_util.h"
+#include "kselftest.h"
+
+#define TEST_SLOT		10
+#define TEST_GPA		0x40000000ull
+#define TEST_SIZE		SZ_2M
+
+/* What the host fills the shared view with, and what the guest writes. */
+#define HOST_FILL		0xa5
+#define GUEST_PATTERN		0x6775657374000000ull
+
+/*
+ * Touch every page of [gva, gva + npages pages), identity-mapped: it must
+ * read as zero (fresh private memory, not the host's fill), keep what the
+ * guest writes to its first and last word, and read it back.
+ */
+static void guest_code(uint64_t gva, uint64_t npages)
+{
+	const uint64_t last = PAGE_SIZE / sizeof(uint64_t) - 1;
+	uint64_t i, v;
+
+	for (i = 0; i < npages; i++) {
+		uint64_t *page = (uint64_t *)(gva + i * PAGE_SIZE);
+
+		v = READ_ONCE(page[0]);
+		GUEST_ASSERT_2(v == 0, i, v);
+		v = READ_ONCE(page[last]);
+		GUEST_ASSERT_2(v == 0, i, v);
+		WRITE_ONCE(page[0], GUEST_PATTERN | i);
+		WRITE_ONCE(page[last], ~(GUEST_PATTERN | i));
+	}
+	for (i = 0; i < npages; i++) {
+		uint64_t *page = (uint64_t *)(gva + i * PAGE_SIZE);
+
+		v = READ_ONCE(page[0]);
+		GUEST_ASSERT_2(v == (GUEST_PATTERN | i), i, v);
+		v = READ_ONCE(page[last]);
+		GUEST_ASSERT_2(v == ~(GUEST_PATTERN | i), i, v);
+	}
+	GUEST_SYNC(npages);
+	GUEST_DONE();
+}
+
+static bool __printf(3, 4)
+outcome_is(long ret, int want, const char *fmt, ...)
+{
+	int err = errno;
+	char what[200];
+	va_list ap;
+
+	if (want ? (ret == -1 && err == want) : ret >= 0)
+		return true;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+
+	if (ret >= 0)
+		ksft_print_msg("%s: succeeded (%ld), want %s\n", what, ret,
+			       strerror(want));
+	else
+		ksft_print_msg("%s: failed with errno %d (%s), want %s\n", what,
+			       err, strerror(err),
+			       want ? strerror(want) : "success");
+	return false;
+}
+
+static bool __printf(2, 3)
+expect(bool cond, const char *fmt, ...)
+{
+	char what[200];
+	va_list ap;
+
+	if (cond)
+		return true;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	ksft_print_msg("%s\n", what);
+	return false;
+}
+
+/* A VM with one vCPU and the test memslot, identity-mapped for the guest. */
+struct test_vm {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	int gmem_fd;		/* -1: an ordinary memslot */
+	uint64_t size;
+	uint8_t *shared;	/* the host's (shared) view of the memslot */
+};
+
+static void test_vm_create(struct test_vm *t, unsigned long type, uint64_t size,
+			   bool gmem)
+{
+	uint64_t npages = size / PAGE_SIZE;
+
+	t->vm = __vm_create_type_with_vcpus(type, 1, npages, guest_code, &t->vcpu);
+	t->size = size;
+	vm_userspace_mem_region_add(t->vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
+				    TEST_SLOT, npages, 0);
+	virt_map(t->vm, TEST_GPA, TEST_GPA, npages);
+	t->shared = addr_gpa2hva(t->vm, TEST_GPA);
+	memset(t->shared, HOST_FILL, size);
+
+	t->gmem_fd = -1;
+	if (gmem) {
+		t->gmem_fd = vm_create_guest_memfd(t->vm, size, 0);
+		vm_mem_region_bind_guest_memfd(t->vm, TEST_SLOT, t->gmem_fd, 0);
+	}
+	vcpu_args_set(t->vcpu, 2, TEST_GPA, npages);
+}
+
+static void test_vm_destroy(struct test_vm *t)
+{
+	kvm_vm_free(t->vm);
+	if (t->gmem_fd >= 0)
+		close(t->gmem_fd);
+}
+
+/* Pre-fault [gpa, gpa + size), which must be done in one call. */
+static bool prefault_all(struct kvm_vcpu *vcpu, uint64_t gpa, uint64_t size,
+			 const char *what)
+{
+	struct kvm_pre_fault_memory range = { .gpa = gpa, .size = size };
+	bool ok;
+
+	ok = outcome_is(__vcpu_pre_fault_memory(vcpu, &range), 0,
+			"pre-faulting %s [0x%lx, +0x%lx)", what, gpa, size);
+	ok &= expect(range.size == 0 && range.gpa == gpa + size,
+		     "%s [0x%lx, +0x%lx) left gpa 0x%llx size 0x%llx, want 0x%lx 0",
+		     what, gpa, size, range.gpa, range.size, gpa + size);
+	return ok;
+}
+
+/* Sub-ranges of the test slot every "inside a memslot" test pre-faults. */
+static bool prefault_slot_ranges(struct kvm_vcpu *vcpu, uint64_t size,
+				 const char *what)
+{
+	const struct {
+		uint64_t offset;
+		uint64_t size;
+	} ranges[] = {
+		{ 0, PAGE_SIZE },
+		{ size / 2, PAGE_SIZE },
+		{ size - PAGE_SIZE, PAGE_SIZE },
+		{ PAGE_SIZE, 3 * PAGE_SIZE },
+		{ 0, size },
+		/* Already mapped: still done, still reported done. */
+		{ 0, size },
+	};
+	bool ok = true;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(ranges); i++)
+		ok &= prefault_all(vcpu, TEST_GPA + ranges[i].offset, ranges[i].size,
+				   what);
+	return ok;
+}
+
+/* Run the guest over the test slot; false (and why) if it did not finish. */
+static bool run_guest(struct test_vm *t)
+{
+	struct kvm_run *run = t->vcpu->run;
+	uint64_t npages = t->size / PAGE_SIZE;
+	struct ucall uc;
+	int r;
+
+	r = _vcpu_run(t->vcpu);
+	if (!outcome_is(r, 0, "KVM_RUN (exit reason %s)",
+			exit_reason_str(run->exit_reason)))
+		return false;
+
+	switch (get_ucall(t->vcpu, &uc)) {
+	case UCALL_SYNC:
+		if (!expect(uc.args[1] == npages, "guest touched %lu pages, want %lu",
+			    uc.args[1], npages))
+			return false;
+		break;
+	case UCALL_ABORT:
+		ksft_print_msg("guest: %s at %s:%lu (page %lu, value 0x%lx)\n",
+			       (const char *)uc.args[GUEST_ERROR_STRING],
+			       (const char *)uc.args[GUEST_FILE],
+			       uc.args[GUEST_LINE], GUEST_ASSERT_ARG(uc, 0),
+			       GUEST_ASSERT_ARG(uc, 1));
+		return false;
+	default:
+		ksft_print_msg("guest exited with %s, want a ucall\n",
+			       exit_reason_str(run->exit_reason));
+		return false;
+	}
+
+	r = _vcpu_run(t->vcpu);
+	return outcome_is(r, 0, "KVM_RUN to the end") &&
+	       expect(get_ucall(t->vcpu, &uc) == UCALL_DONE,
+		      "guest did not reach its end (exit reason %s)",
+		      exit_reason_str(run->exit_reason));
+}
+
+/* The guest's private writes must not have reached the shared view. */
+static bool shared_view_untouched(struct test_vm *t)
+{
+	uint64_t i;
+
+	for (i = 0; i < t->size; i++) {
+		if (t->shared[i] != HOST_FILL)
+			return expect(false, "shared view byte 0x%lx is 0x%x, want 0x%x",
+				      i, t->shared[i], HOST_FILL);
+	}
+	return true;
+}
+
+static bool test_prefault_normal_slot(void)
+{
+	struct test_vm t;
+	bool ok;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, false);
+	ok = prefault_slot_ranges(t.vcpu, t.size, "an ordinary slot");
+	test_vm_destroy(&t);
+	return ok;
+}
+
+static bool test_prefault_default_vm(void)
+{
+	struct test_vm t;
+	bool ok;
+
+	test_vm_create(&t, KVM_X86_DEFAULT_VM, TEST_SIZE, false);
+	ok = prefault_slot_ranges(t.vcpu, t.size, "a default VM's slot");
+	test_vm_destroy(&t);
+	return ok;
+}
+
+static bool test_prefault_private(void)
+{
+	struct test_vm t;
+	bool ok;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, true);
+	vm_mem_set_private(t.vm, TEST_GPA, t.size);
+	ok = prefault_slot_ranges(t.vcpu, t.size, "private guest_memfd memory");
+	test_vm_destroy(&t);
+	return ok;
+}
+
+static bool test_prefault_shared_in_gmem_slot(void)
+{
+	struct test_vm t;
+	bool ok;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, true);
+	ok = prefault_slot_ranges(t.vcpu, t.size, "shared memory of a guest_memfd slot");
+	test_vm_destroy(&t);
+	return ok;
+}
+
+static bool test_prefault_outside_memslot(void)
+{
+	const struct {
+		const char *what;
+		uint64_t gpa;
+		uint64_t size;
+	} cases[] = {
+		{ "the page after the slot", TEST_GPA + TEST_SIZE, PAGE_SIZE },
+		{ "the page before the slot", TEST_GPA - PAGE_SIZE, PAGE_SIZE },
+		{ "a range starting before the slot", TEST_GPA - PAGE_SIZE,
+		  2 * PAGE_SIZE },
+		{ "2 MiB after the slot", TEST_GPA + TEST_SIZE, SZ_2M },
+		{ "far above the slot", TEST_GPA + SZ_1G, SZ_1M },
+	};
+	struct test_vm t;
+	bool ok = true;
+	int i;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, false);
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct kvm_pre_fault_memory range = {
+			.gpa = cases[i].gpa,
+			.size = cases[i].size,
+		};
+
+		ok &= outcome_is(__vcpu_pre_fault_memory(t.vcpu, &range), ENOENT,
+				 "pre-faulting %s", cases[i].what);
+		ok &= expect(range.gpa == cases[i].gpa && range.size == cases[i].size,
+			     "%s: range changed to gpa 0x%llx size 0x%llx without progress",
+			     cases[i].what, range.gpa, range.size);
+	}
+
+	test_vm_destroy(&t);
+	return ok;
+}
+
+/*
+ * A range that runs off the end of the slot: the first call maps what is in
+ * the slot and returns 0 with the range advanced to the slot's end; going
+ * on from there finds no memslot.
+ */
+static bool test_prefault_partial(void)
+{
+	const uint64_t gpa = TEST_GPA + TEST_SIZE / 2, size = TEST_SIZE;
+	const uint64_t end = TEST_GPA + TEST_SIZE;
+	struct kvm_pre_fault_memory range = { .gpa = gpa, .size = size };
+	struct test_vm t;
+	bool ok;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, false);
+
+	ok = outcome_is(__vcpu_pre_fault_memory(t.vcpu, &range), 0,
+			"pre-faulting [0x%lx, +0x%lx) over the slot's end", gpa, size);
+	ok &= expect(range.gpa == end && range.size == gpa + size - end,
+		     "after the first call: gpa 0x%llx size 0x%llx, want 0x%lx 0x%lx",
+		     range.gpa, range.size, end, gpa + size - end);
+
+	ok &= outcome_is(__vcpu_pre_fault_memory(t.vcpu, &range), ENOENT,
+			 "pre-faulting the rest, past the slot");
+	ok &= expect(range.gpa == end && range.size == gpa + size - end,
+		     "after the second call: gpa 0x%llx size 0x%llx, want 0x%lx 0x%lx",
+		     range.gpa, range.size, end, gpa + size - end);
+
+	test_vm_destroy(&t);
+	return ok;
+}
+
+static bool test_prefault_bad_input(void)
+{
+	const struct {
+		const char *what;
+		uint64_t gpa;
+		uint64_t size;
+		uint64_t flags;
+	} cases[] = {
+		{ "flags 1", TEST_GPA, PAGE_SIZE, 1 },
+		{ "flags 2", TEST_GPA, PAGE_SIZE, 2 },
+		{ "flags 1<<63", TEST_GPA, PAGE_SIZE, 1ull << 63 },
+		{ "size 0", TEST_GPA, 0, 0 },
+		{ "size 0 outside any slot", 0, 0, 0 },
+		{ "gpa + 1", TEST_GPA + 1, PAGE_SIZE, 0 },
+		{ "gpa + half a page", TEST_GPA + PAGE_SIZE / 2, PAGE_SIZE, 0 },
+		{ "gpa + page - 1", TEST_GPA + PAGE_SIZE - 1, PAGE_SIZE, 0 },
+		{ "size 1", TEST_GPA, 1, 0 },
+		{ "size page - 1", TEST_GPA, PAGE_SIZE - 1, 0 },
+		{ "size page + 1", TEST_GPA, PAGE_SIZE + 1, 0 },
+		{ "size slot - 1", TEST_GPA, TEST_SIZE - 1, 0 },
+		{ "gpa + size wraps", ~0ull & PAGE_MASK, 2 * PAGE_SIZE, 0 },
+		{ "gpa + size wraps to 0", ~0ull & PAGE_MASK, PAGE_SIZE, 0 },
+		{ "size wraps from the slot", TEST_GPA, -TEST_GPA, 0 },
+		{ "size ~0 & page mask", TEST_GPA, ~0ull & PAGE_MASK, 0 },
+	};
+	struct test_vm t;
+	bool ok = true;
+	int i;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, false);
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct kvm_pre_fault_memory range = {
+			.gpa = cases[i].gpa,
+			.size = cases[i].size,
+			.flags = cases[i].flags,
+		};
+
+		ok &= outcome_is(__vcpu_pre_fault_memory(t.vcpu, &range), EINVAL,
+				 "%s", cases[i].what);
+		ok &= expect(range.gpa == cases[i].gpa && range.size == cases[i].size,
+			     "%s: range changed to gpa 0x%llx size 0x%llx",
+			     cases[i].what, range.gpa, range.size);
+	}
+
+	test_vm_destroy(&t);
+	return ok;
+}
+
+static bool test_prefault_private_then_guest_rw(void)
+{
+	struct test_vm t;
+	bool ok;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, true);
+	vm_mem_set_private(t.vm, TEST_GPA, t.size);
+
+	ok = prefault_all(t.vcpu, TEST_GPA, t.size, "private memory");
+	ok = ok && run_guest(&t);
+	ok = ok && shared_view_untouched(&t);
+
+	test_vm_destroy(&t);
+	return ok;
+}
+
+/*
+ * Half of a private range has its guest_memfd pages allocated already
+ * (fallocate), half does not: pre-faulting either works, and the guest can
+ * use all of it.
+ */
+static bool test_prefault_fallocated_and_not(void)
+{
+	const uint64_t half = TEST_SIZE;
+	struct test_vm t;
+	bool ok;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, 2 * half, true);
+	TEST_ASSERT(!fallocate(t.gmem_fd, FALLOC_FL_KEEP_SIZE, 0, half),
+		    "fallocate of the first half failed, errno %d", errno);
+	vm_mem_set_private(t.vm, TEST_GPA, t.size);
+
+	ok = prefault_all(t.vcpu, TEST_GPA, half, "fallocate()d private memory");
+	ok &= prefault_all(t.vcpu, TEST_GPA + half, half,
+			   "private memory never allocated");
+	ok = ok && run_guest(&t);
+	ok = ok && shared_view_untouched(&t);
+
+	test_vm_destroy(&t);
+	return ok;
+}
+
+static const struct {
+	bool (*fn)(void);
+	const char *name;
+} tests[] = {
+	{ test_prefault_normal_slot, "prefault_normal_slot" },
+	{ test_prefault_default_vm, "prefault_default_vm" },
+	{ test_prefault_private, "prefault_private" },
+	{ test_prefault_shared_in_gmem_slot, "prefault_shared_in_gmem_slot" },
+	{ test_prefault_outside_memslot, "prefault_outside_memslot" },
+	{ test_prefault_partial, "prefault_partial" },
+	{ test_prefault_bad_input, "prefault_bad_input" },
+	{ test_prefault_private_then_guest_rw, "prefault_private_then_guest_rw" },
+	{ test_prefault_fallocated_and_not, "prefault_fallocated_and_not" },
+};
+
+int main(void)
+{
+	int i;
+
+	ksft_print_header();
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_PRE_FAULT_MEMORY));
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD));
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM));
+	ksft_set_plan(ARRAY_SIZE(tests));
+
+	for (i = 0; i < ARRAY_SIZE(tests); i++)
+		ksft_test_result(tests[i].fn(), "%s\n", tests[i].name);
+
+	ksft_finished();
+}
