@@ -8,12 +8,18 @@
 #define SELFTEST_KVM_PRIVMEM_UTIL_H
 
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <sched.h>
 #include <stdint.h>
+#include <linux/falloc.h>
 #include <sys/ioctl.h>
 
 #include "kvm_util.h"
 #include "test_util.h"
+#ifdef __x86_64__
+#include <linux/kvm_para.h>
+#include "processor.h"
+#endif
 
 static inline int __vm_create_guest_memfd(struct kvm_vm *vm, uint64_t size,
 					  uint64_t flags)
@@ -142,5 +148,67 @@ static inline void pin_self_to_cpu(int cpu)
 	TEST_ASSERT(!sched_setaffinity(0, sizeof(set), &set),
 		    "sched_setaffinity(%d) failed", cpu);
 }
+
+/* fallocate() on a guest_memfd; the __ variant returns 0 or -1/errno. */
+static inline int __guest_memfd_fallocate(int fd, int mode, uint64_t offset,
+					  uint64_t size)
+{
+	return fallocate(fd, mode, offset, size);
+}
+
+/* Allocate [offset, offset + size) of a guest_memfd, keeping its size. */
+static inline void guest_memfd_allocate(int fd, uint64_t offset, uint64_t size)
+{
+	int r = __guest_memfd_fallocate(fd, FALLOC_FL_KEEP_SIZE, offset, size);
+
+	TEST_ASSERT(!r, __KVM_SYSCALL_ERROR("fallocate(KEEP_SIZE)", r));
+}
+
+/*
+ * Free [offset, offset + size) of a guest_memfd: the guest reads zeroes
+ * there on its next private access.
+ */
+static inline void guest_memfd_punch_hole(int fd, uint64_t offset,
+					  uint64_t size)
+{
+	int r = __guest_memfd_fallocate(fd, FALLOC_FL_PUNCH_HOLE |
+					FALLOC_FL_KEEP_SIZE, offset, size);
+
+	TEST_ASSERT(!r, __KVM_SYSCALL_ERROR("fallocate(PUNCH_HOLE)", r));
+}
+
+static inline bool vm_type_supported(unsigned long type)
+{
+	return kvm_check_cap(KVM_CAP_VM_TYPES) & (1ul << type);
+}
+
+#ifdef __x86_64__
+/*
+ * Forward the guest's KVM_HC_MAP_GPA_RANGE hypercalls to user space as
+ * KVM_EXIT_HYPERCALL exits.
+ */
+static inline void vm_enable_map_gpa_range_exits(struct kvm_vm *vm)
+{
+	vm_enable_cap(vm, KVM_CAP_EXIT_HYPERCALL, 1ul << KVM_HC_MAP_GPA_RANGE);
+}
+
+/*
+ * Guest side: ask the host to make [gpa, gpa + npages * 4 KiB) private
+ * (KVM_MAP_GPA_RANGE_ENCRYPTED in @attrs) or shared; returns the value the
+ * VMM put in run->hypercall.ret.
+ */
+static inline uint64_t guest_map_gpa_range(uint64_t gpa, uint64_t npages,
+					   uint64_t attrs)
+{
+	return kvm_hypercall(KVM_HC_MAP_GPA_RANGE, gpa, npages, attrs, 0);
+}
+
+/* Is this exit a KVM_HC_MAP_GPA_RANGE hypercall forwarded to user space? */
+static inline bool is_map_gpa_range_exit(struct kvm_run *run)
+{
+	return run->exit_reason == KVM_EXIT_HYPERCALL &&
+	       run->hypercall.nr == KVM_HC_MAP_GPA_RANGE;
+}
+#endif
 
 #endif /* SELFTEST_KVM_PRIVMEM_UTIL_H */
