@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * privmem benchmark: the performance ratios of guest private memory,
+ * measured inside one run (absolute times under TCG mean nothing; ratios
+ * taken in the same boot are stable).  Median of REPS repetitions each:
+ *
+ *   populate_vs_memset            fallocate(KEEP_SIZE) of 256 MiB of a fresh
+ *                                 guest_memfd, GiB/s, over the GiB/s of a
+ *                                 first-touch memset of a fresh anonymous
+ *                                 256 MiB mapping with MADV_HUGEPAGE
+ *                                 (higher is better)
+ *   private_vs_shared_touch       time of a guest touching 256 MiB of private,
+ *                                 not pre-allocated memory (one word per
+ *                                 4 KiB page) over the same for shared memory
+ *                                 (lower is better)
+ *   convert_4k_vs_null_hypercall  one 4 KiB private->shared->private round
+ *                                 trip (two KVM_HC_MAP_GPA_RANGE exits; to
+ *                                 shared = attributes + PUNCH_HOLE) over one
+ *                                 null KVM_HC_MAP_GPA_RANGE exit (lower is
+ *                                 better, 2.0 is the floor)
+ *   convert_2m_vs_null_hypercall  the same for a 2 MiB-aligned 2 MiB range
+ *
+ * The only thread is pinned to CPU 0 (see pin_self_to_cpu()).
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "privmem_util.h"
+#include "kvm_util.h"
+#include "processor.h"
+
+#define REPS		5
+#define SZ_2M		(2ul << 20)
+#define BENCH_SIZE	(256ul << 20)
+#define BENCH_NPAGES	(BENCH_SIZE / PAGE_SIZE)
+
+#define PRIV_SLOT	10
+#define PRIV_GPA	0x100000000ull
+#define SHARED_SLOT	11
+#define SHARED_GPA	0x200000000ull
+/* Conversion ranges, inside the private slot; all of it starts private. */
+#define CONV_4K_GPA	(PRIV_GPA + 0x1000)
+#define CONV_2M_GPA	(PRIV_GPA + SZ_2M)
+/* A GPA the VMM recognises and ignores: the null hypercall. */
+#define NULL_GPA	0xfe000000ull
+
+#define NULL_ITERS	2000
+#define CONV_4K_ITERS	1000
+#define CONV_2M_ITERS	200
+
+enum {
+	CMD_TOUCH,	/* write one word per page of [gpa, gpa + npages) */
+	CMD_CONVERT,	/* iters round trips of [gpa, gpa + npages) */
+	CMD_NULL,	/* iters null hypercalls */
+};
+
+struct bench_cmd {
+	uint64_t cmd;
+	uint64_t gpa;
+	uint64_t npages;
+	uint64_t iters;
+};
+
+static struct bench_cmd bench_cmd;
+
+static void guest_code(void)
+{
+	uint64_t i, gpa, npages, iters, sz, ret;
+
+	for (;;) {
+		gpa = READ_ONCE(bench_cmd.gpa);
+		npages = READ_ONCE(bench_cmd.npages);
+		iters = READ_ONCE(bench_cmd.iters);
+		sz = npages == SZ_2M / PAGE_SIZE ? KVM_MAP_GPA_RANGE_PAGE_SZ_2M :
+						   KVM_MAP_GPA_RANGE_PAGE_SZ_4K;
+
+		switch (READ_ONCE(bench_cmd.cmd)) {
+		case CMD_TOUCH:
+			for (i = 0; i < npages; i++)
+				WRITE_ONCE(*(uint64_t *)(gpa + i * PAGE_SIZE), i);
+			break;
+		case CMD_CONVERT:
+			for (i = 0; i < iters; i++) {
+				ret = guest_map_gpa_range(gpa, npages, sz |
+						KVM_MAP_GPA_RANGE_DECRYPTED);
+				GUEST_ASSERT_1(!ret, ret);
+				ret = guest_map_gpa_range(gpa, npages, sz |
+						KVM_MAP_GPA_RANGE_ENCRYPTED);
+				GUEST_ASSERT_1(!ret, ret);
+			}
+			break;
+		case CMD_NULL:
+			for (i = 0; i < iters; i++) {
+				ret = guest_map_gpa_range(gpa, npages, 0);
+				GUEST_ASSERT_1(!ret, ret);
+			}
+			break;
+		}
+		GUEST_SYNC(0);
+	}
+}
+
+struct bench {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	int gmem_fd;
+	void *shared_hva;
+	uint64_t nr_exits;
+};
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static void handle_map_gpa_range(struct bench *b)
+{
+	struct kvm_run *run = b->vcpu->run;
+	uint64_t gpa = run->hypercall.args[0];
+	uint64_t size = run->hypercall.args[1] * PAGE_SIZE;
+
+	b->nr_exits++;
+	run->hypercall.ret = 0;
+	if (gpa == NULL_GPA)
+		return;
+
+	TEST_ASSERT(gpa >= PRIV_GPA && gpa + size <= PRIV_GPA + BENCH_SIZE,
+		    "conversion of [0x%lx, +0x%lx) outside the private slot",
+		    gpa, size);
+	if (run->hypercall.args[2] & KVM_MAP_GPA_RANGE_ENCRYPTED) {
+		vm_mem_set_private(b->vm, gpa, size);
+	} else {
+		vm_mem_set_shared(b->vm, gpa, size);
+		guest_memfd_punch_hole(b->gmem_fd, gpa - PRIV_GPA, size);
+	}
+}
+
+/* Have the guest run one command; returns the seconds it took. */
+static double guest_cmd(struct bench *b, uint64_t cmd, uint64_t gpa,
+			uint64_t npages, uint64_t iters)
+{
+	struct kvm_run *run = b->vcpu->run;
+	struct ucall uc;
+	double t0, t;
+
+	bench_cmd.cmd = cmd;
+	bench_cmd.gpa = gpa;
+	bench_cmd.npages = npages;
+	bench_cmd.iters = iters;
+	sync_global_to_guest(b->vm, bench_cmd);
+	b->nr_exits = 0;
+
+	t0 = now_sec();
+	for (;;) {
+		vcpu_run(b->vcpu);
+		if (is_map_gpa_range_exit(run)) {
+			handle_map_gpa_range(b);
+			continue;
+		}
+		break;
+	}
+	t = now_sec() - t0;
+
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_IO, "unexpected exit %s",
+		    exit_reason_str(run->exit_reason));
+	switch (get_ucall(b->vcpu, &uc)) {
+	case UCALL_SYNC:
+		break;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT_1(uc, "value 0x%lx");
+	default:
+		TEST_FAIL("unexpected ucall");
+	}
+	return t;
+}
+
+/* (1) fallocate of a fresh guest_memfd vs first-touch memset, GiB/s. */
+static double bench_populate(struct bench *b)
+{
+	const double gib = (double)BENCH_SIZE / (1ul << 30);
+	double gmem[REPS], mset[REPS], t0, t, g, m;
+	int fd, i, r;
+	char *map, *p;
+
+	for (i = 0; i < REPS; i++) {
+		fd = vm_create_guest_memfd(b->vm, BENCH_SIZE, 0);
+		t0 = now_sec();
+		r = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, BENCH_SIZE);
+		t = now_sec() - t0;
+		TEST_ASSERT(!r, __KVM_SYSCALL_ERROR("fallocate(KEEP_SIZE)", r));
+		gmem[i] = gib / t;
+		close(fd);
+
+		map = mmap(NULL, BENCH_SIZE + SZ_2M, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		TEST_ASSERT(map != MAP_FAILED, "mmap of 256 MiB failed");
+		p = (char *)(((uintptr_t)map + SZ_2M - 1) & ~(SZ_2M - 1));
+		madvise(p, BENCH_SIZE, MADV_HUGEPAGE);
+		t0 = now_sec();
+		memset(p, 0x5a, BENCH_SIZE);
+		t = now_sec() - t0;
+		TEST_ASSERT(READ_ONCE(p[BENCH_SIZE - 1]) == 0x5a,
+			    "memset did not happen");
+		mset[i] = gib / t;
+		munmap(map, BENCH_SIZE + SZ_2M);
+	}
+	g = median(gmem, REPS);
+	m = median(mset, REPS);
+	printf("# populate 256 MiB: guest_memfd fallocate %.3f GiB/s, memset %.3f GiB/s\n",
+	       g, m);
+	return g / m;
+}
+
+/*
+ * (2) guest touch of 256 MiB, private vs shared, neither pre-allocated.
+ * For information, also a private touch after a timed fallocate(): where
+ * the cost of zeroing went.
+ */
+static double bench_touch(struct bench *b)
+{
+	double priv[REPS], shared[REPS], falloc[REPS], prealloc[REPS];
+	double tp, ts, t0;
+	int i, r;
+
+	for (i = 0; i < REPS; i++) {
+		priv[i] = guest_cmd(b, CMD_TOUCH, PRIV_GPA, BENCH_NPAGES, 0);
+		shared[i] = guest_cmd(b, CMD_TOUCH, SHARED_GPA, BENCH_NPAGES, 0);
+		/* Give it all back so that the next round faults afresh. */
+		guest_memfd_punch_hole(b->gmem_fd, 0, BENCH_SIZE);
+		r = madvise(b->shared_hva, BENCH_SIZE, MADV_DONTNEED);
+		TEST_ASSERT(!r, "madvise(MADV_DONTNEED) failed");
+
+		t0 = now_sec();
+		guest_memfd_allocate(b->gmem_fd, 0, BENCH_SIZE);
+		falloc[i] = now_sec() - t0;
+		prealloc[i] = guest_cmd(b, CMD_TOUCH, PRIV_GPA, BENCH_NPAGES, 0);
+		guest_memfd_punch_hole(b->gmem_fd, 0, BENCH_SIZE);
+	}
+	tp = median(priv, REPS);
+	ts = median(shared, REPS);
+	printf("# guest touch of 256 MiB: private %.1f ms, shared %.1f ms\n",
+	       tp * 1e3, ts * 1e3);
+	printf("# private after fallocate: fallocate %.1f ms, then touch %.1f ms\n",
+	       median(falloc, REPS) * 1e3, median(prealloc, REPS) * 1e3);
+	return tp / ts;
+}
+
+/* Median seconds per null hypercall exit. */
+static double bench_null(struct bench *b)
+{
+	double t[REPS];
+	int i;
+
+	for (i = 0; i < REPS; i++) {
+		t[i] = guest_cmd(b, CMD_NULL, NULL_GPA, 1, NULL_ITERS) / NULL_ITERS;
+		ASSERT_EQ(b->nr_exits, (uint64_t)NULL_ITERS);
+	}
+	return median(t, REPS);
+}
+
+/* Median seconds per private->shared->private round trip. */
+static double bench_convert(struct bench *b, uint64_t gpa, uint64_t npages,
+			    uint64_t iters)
+{
+	double t[REPS];
+	int i;
+
+	for (i = 0; i < REPS; i++) {
+		t[i] = guest_cmd(b, CMD_CONVERT, gpa, npages, iters) / iters;
+		ASSERT_EQ(b->nr_exits, 2 * iters);
+	}
+	return median(t, REPS);
+}
+
+int main(void)
+{
+	double populate, touch, null, conv4k, conv2m;
+	struct bench b = {};
+
+	setbuf(stdout, NULL);
+	if (!vm_type_supported(KVM_X86_SW_PROTECTED_VM) ||
+	    !kvm_has_cap(KVM_CAP_GUEST_MEMFD) ||
+	    !(kvm_check_cap(KVM_CAP_EXIT_HYPERCALL) & (1ul << KVM_HC_MAP_GPA_RANGE))) {
+		printf("# privmem bench: no software-protected VMs with guest_memfd\n");
+		return 1;
+	}
+	pin_self_to_cpu(0);
+
+	/* extra pages: room for the guest page tables of both 256 MiB ranges */
+	b.vm = __vm_create_type_with_vcpus(KVM_X86_SW_PROTECTED_VM, 1,
+					   2 * BENCH_NPAGES, guest_code, &b.vcpu);
+	vm_enable_map_gpa_range_exits(b.vm);
+
+	vm_userspace_mem_region_add(b.vm, VM_MEM_SRC_ANONYMOUS, PRIV_GPA,
+				    PRIV_SLOT, BENCH_NPAGES, 0);
+	b.gmem_fd = vm_create_guest_memfd(b.vm, BENCH_SIZE, 0);
+	vm_mem_region_bind_guest_memfd(b.vm, PRIV_SLOT, b.gmem_fd, 0);
+	vm_mem_set_private(b.vm, PRIV_GPA, BENCH_SIZE);
+	virt_map(b.vm, PRIV_GPA, PRIV_GPA, BENCH_NPAGES);
+
+	vm_userspace_mem_region_add(b.vm, VM_MEM_SRC_ANONYMOUS, SHARED_GPA,
+				    SHARED_SLOT, BENCH_NPAGES, 0);
+	b.shared_hva = addr_gpa2hva(b.vm, SHARED_GPA);
+	virt_map(b.vm, SHARED_GPA, SHARED_GPA, BENCH_NPAGES);
+
+	printf("# privmem bench: 256 MiB, median of %d repetitions\n", REPS);
+	populate = bench_populate(&b);
+	touch = bench_touch(&b);
+	null = bench_null(&b);
+	conv4k = bench_convert(&b, CONV_4K_GPA, 1, CONV_4K_ITERS);
+	conv2m = bench_convert(&b, CONV_2M_GPA, SZ_2M / PAGE_SIZE, CONV_2M_ITERS);
+	printf("# null hypercall exit %.1f us; round trip: 4 KiB %.1f us, 2 MiB %.1f us\n",
+	       null * 1e6, conv4k * 1e6, conv2m * 1e6);
+
+	printf("populate_vs_memset: %.2f\n", populate);
+	printf("private_vs_shared_touch: %.2f\n", touch);
+	printf("convert_4k_vs_null_hypercall: %.2f\n", conv4k / null);
+	printf("convert_2m_vs_null_hypercall: %.2f\n", conv2m / null);
+
+	kvm_vm_free(b.vm);
+	close(b.gmem_fd);
+	return 0;
+}
