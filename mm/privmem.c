@@ -181,9 +181,17 @@ static long privmem_punch_hole(struct inode *inode, loff_t offset, loff_t len)
 	 * callbacks.  The owner drops its mappings before the pages go.
 	 */
 	filemap_invalidate_lock(mapping);
-	ctx->ops->invalidate_begin(ctx->owner, start, end);
-	truncate_inode_pages_range(mapping, offset, offset + len - 1);
-	ctx->ops->invalidate_end(ctx->owner, start, end);
+	/*
+	 * No page in the range, so nothing for the owner to drop: a page
+	 * leaves the file only after its mappings are gone, and none can be
+	 * added while the lock is held.  A conversion loop that punches the
+	 * same range again and again pays only for this lookup.
+	 */
+	if (filemap_range_has_page(mapping, offset, offset + len - 1)) {
+		ctx->ops->invalidate_begin(ctx->owner, start, end);
+		truncate_inode_pages_range(mapping, offset, offset + len - 1);
+		ctx->ops->invalidate_end(ctx->owner, start, end);
+	}
 	filemap_invalidate_unlock(mapping);
 	return 0;
 }

@@ -17,3 +17,9 @@ flag=""
 [ "$rc" = 124 ] && flag=--timed-out
 step "verdict ($mode, $VARIANT)"
 python3 "$TOP/scripts/verdict.py" "$OUT/console-$mode.log" $flag
+if [ "$mode" = bench ]; then
+	# The ratios, as the benchmark printed them (the guest's init
+	# prefixes program output with '# ').
+	step "ratios measured in one boot"
+	sed -n 's/^# \([a-z0-9_]*: [0-9.][0-9.]*\)\r\?$/\1/p' "$OUT/console-$mode.log"
+fi

@@ -57,6 +57,13 @@ static bool kvm_gmem_unmap_bindings(struct kvm_gmem *gmem, pgoff_t start,
 
 		if (first >= last || !kvm_gmem_slot_is_live(gmem->kvm, slot))
 			continue;
+		/*
+		 * Only private GFNs map guest_memfd pages, and making a GFN
+		 * shared zapped it: a wholly shared range needs no walk.
+		 */
+		if (kvm_range_has_uniform_attributes(gmem->kvm, range.start, range.end) &&
+		    !kvm_mem_is_private(gmem->kvm, range.start))
+			continue;
 		flush |= kvm_unmap_gfn_range(gmem->kvm, &range);
 	}
 	return flush;
