@@ -53,51 +53,6 @@ static uint64_t slot_gpa(uint32_t slot)
 	return TEST_GPA + (uint64_t)slot * GPA_STRIDE;
 }
 
-/*
- * Compare the outcome of a call that returns -1 and sets errno on failure
- * with @want (0: the call must succeed).  On a mismatch, say which input
- * it was and what happened, and return false.
- */
-static bool __printf(3, 4)
-outcome_is(long ret, int want, const char *fmt, ...)
-{
-	int err = errno;
-	char what[200];
-	va_list ap;
-
-	if (want ? (ret == -1 && err == want) : ret >= 0)
-		return true;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-
-	if (ret >= 0)
-		ksft_print_msg("%s: succeeded (%ld), want %s\n", what, ret,
-			       strerror(want));
-	else
-		ksft_print_msg("%s: failed with errno %d (%s), want %s\n", what,
-			       err, strerror(err),
-			       want ? strerror(want) : "success");
-	return false;
-}
-
-static bool __printf(2, 3)
-expect(bool cond, const char *fmt, ...)
-{
-	char what[200];
-	va_list ap;
-
-	if (cond)
-		return true;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	ksft_print_msg("%s\n", what);
-	return false;
-}
-
 static struct kvm_vm *create_sw_vm(void)
 {
 	return ____vm_create_type(VM_MODE_DEFAULT, 0, KVM_X86_SW_PROTECTED_VM);

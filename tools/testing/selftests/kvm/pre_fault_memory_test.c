@@ -67,46 +67,6 @@ static void guest_code(uint64_t gva, uint64_t npages)
 	GUEST_DONE();
 }
 
-static bool __printf(3, 4)
-outcome_is(long ret, int want, const char *fmt, ...)
-{
-	int err = errno;
-	char what[200];
-	va_list ap;
-
-	if (want ? (ret == -1 && err == want) : ret >= 0)
-		return true;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-
-	if (ret >= 0)
-		ksft_print_msg("%s: succeeded (%ld), want %s\n", what, ret,
-			       strerror(want));
-	else
-		ksft_print_msg("%s: failed with errno %d (%s), want %s\n", what,
-			       err, strerror(err),
-			       want ? strerror(want) : "success");
-	return false;
-}
-
-static bool __printf(2, 3)
-expect(bool cond, const char *fmt, ...)
-{
-	char what[200];
-	va_list ap;
-
-	if (cond)
-		return true;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	ksft_print_msg("%s\n", what);
-	return false;
-}
-
 /* A VM with one vCPU and the test memslot, identity-mapped for the guest. */
 struct test_vm {
 	struct kvm_vm *vm;

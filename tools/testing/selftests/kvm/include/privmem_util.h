@@ -10,7 +10,9 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 #include <linux/falloc.h>
 #include <sys/ioctl.h>
 
@@ -210,5 +212,50 @@ static inline bool is_map_gpa_range_exit(struct kvm_run *run)
 	       run->hypercall.nr == KVM_HC_MAP_GPA_RANGE;
 }
 #endif
+
+/*
+ * Compare the outcome of a call that returns -1 and sets errno on failure
+ * with @want (0: the call must succeed).  On a mismatch, say which input
+ * it was and what happened, and return false.
+ */
+static inline bool __printf(3, 4)
+outcome_is(long ret, int want, const char *fmt, ...)
+{
+	int err = errno;
+	char what[200];
+	va_list ap;
+
+	if (want ? (ret == -1 && err == want) : ret >= 0)
+		return true;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+
+	if (ret >= 0)
+		ksft_print_msg("%s: succeeded (%ld), want %s\n", what, ret,
+			       strerror(want));
+	else
+		ksft_print_msg("%s: failed with errno %d (%s), want %s\n", what,
+			       err, strerror(err),
+			       want ? strerror(want) : "success");
+	return false;
+}
+
+static inline bool __printf(2, 3)
+expect(bool cond, const char *fmt, ...)
+{
+	char what[200];
+	va_list ap;
+
+	if (cond)
+		return true;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	ksft_print_msg("%s\n", what);
+	return false;
+}
 
 #endif /* SELFTEST_KVM_PRIVMEM_UTIL_H */
