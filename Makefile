@@ -9,7 +9,7 @@
 SHELL := /bin/bash
 export DEBUG
 
-.PHONY: all build run check check-host bench deps tree clean distclean
+.PHONY: all build build-nopriv run check check-host bench deps tree clean distclean
 
 all: build
 
@@ -34,12 +34,19 @@ check-host:
 
 check: check-host
 	@scripts/run-mode.sh check
+	@$(MAKE) --no-print-directory build-nopriv
+
+# Private memory configured out must still build (kernel only, no boot).
+build-nopriv: deps
+	@VARIANT=nopriv scripts/assemble.sh
+	@VARIANT=nopriv scripts/configure.sh
+	@VARIANT=nopriv scripts/build-kernel.sh
 
 bench:
 	@scripts/run-mode.sh bench
 
 clean:
-	rm -rf build/default build/debug
+	rm -rf build/default build/debug build/nopriv
 
 distclean:
 	rm -rf build

@@ -6,6 +6,7 @@ set -euo pipefail
 
 frags="$TOP/config/base.config"
 [ "$VARIANT" = debug ] && frags="$frags $TOP/config/debug.config"
+[ "$VARIANT" = nopriv ] && frags="$frags $TOP/config/nopriv.config"
 
 # shellcheck disable=SC2086
 sum=$( (cat $frags; grep -h 'Kconfig' "$TREE/.privmem-managed" || true) |
@@ -22,7 +23,8 @@ make -s tinyconfig >/dev/null
 scripts/kconfig/merge_config.sh -m .config $frags >/dev/null
 make -s olddefconfig >/dev/null
 
-# Every option the fragments ask for must have survived olddefconfig.
+# Every option the fragments ask for must have survived olddefconfig; a
+# later fragment's line for an option overrides an earlier one's.
 bad=0
 # shellcheck disable=SC2086
 while IFS= read -r line; do
@@ -34,6 +36,7 @@ while IFS= read -r line; do
 	CONFIG_*=*) grep -qx "$line" .config ||
 		{ echo "config: '$line' not in the final .config (dependency missing?)" >&2; bad=1; } ;;
 	esac
-done < <(cat $frags)
+done < <(cat $frags | grep '^CONFIG_' | awk -F= '{ last[$1] = $0; order[++n] = $1 }
+	END { for (i = 1; i <= n; i++) if (!seen[order[i]]++) print last[order[i]] }')
 [ $bad = 0 ] || die "config fragments do not apply cleanly"
 echo "$sum" > "$OUT/config.sum"

@@ -8,11 +8,16 @@ JOBS=${JOBS:-$(($(nproc) + 1))}
 
 # One build folder per variant, so switching DEBUG on and off never forces
 # a full rebuild of the other.
+# VARIANT=nopriv builds with private memory configured out (the =n build).
 if [ "${DEBUG:-0}" = 1 ]; then
 	VARIANT=debug
 else
-	VARIANT=default
+	VARIANT=${VARIANT:-default}
 fi
+case "$VARIANT" in
+default|debug|nopriv) ;;
+*) echo "error: unknown VARIANT=$VARIANT" >&2; exit 1 ;;
+esac
 BUILD=$TOP/build
 BASE=$BUILD/base/linux-source-6.1	# pristine extraction, shared by variants
 TREE=$BUILD/$VARIANT/linux		# assembled tree kbuild runs in
