@@ -21,7 +21,10 @@ while read -r name args; do
 	echo "# selftest: $name $args"
 	# Live output, prefixed like kselftest's runner; the exit code is kept
 	# in a file because the pipe would lose it.
-	( cd /tests && timeout -s KILL "$timeout" "./$name" $args 2>&1; echo $? > /tmp/rc ) |
+	# Pinned to CPU 0: QEMU 7.2's TCG nested SVM can corrupt a running
+	# vCPU when a TLB shootdown IPI reaches its CPU.
+	( cd /tmp && timeout -s KILL "$timeout" taskset 1 "/tests/$name" $args 2>&1
+	  echo $? > /tmp/rc ) |
 		sed 's/^/# /'
 	rc=$(cat /tmp/rc)
 	case "$rc" in
@@ -33,10 +36,12 @@ while read -r name args; do
 done < /tests/list
 
 if [ -w /sys/kernel/debug/kmemleak ]; then
+	# Two scans: an object must look unreferenced in both to be reported.
 	echo scan > /sys/kernel/debug/kmemleak
 	sleep 1
 	echo scan > /sys/kernel/debug/kmemleak
 	cat /sys/kernel/debug/kmemleak
+	echo "# kmemleak: scanned, $(grep -c 'unreferenced object' /sys/kernel/debug/kmemleak) leak(s) reported"
 fi
 echo "=== PRIVMEM-TESTS-END ==="
 sync

@@ -9,10 +9,12 @@ JOBS=${JOBS:-$(($(nproc) + 1))}
 # One build folder per variant, so switching DEBUG on and off never forces
 # a full rebuild of the other.
 # VARIANT=nopriv builds with private memory configured out (the =n build).
-if [ "${DEBUG:-0}" = 1 ]; then
-	VARIANT=debug
-else
-	VARIANT=${VARIANT:-default}
+if [ -z "${VARIANT:-}" ]; then
+	if [ "${DEBUG:-0}" = 1 ]; then
+		VARIANT=debug
+	else
+		VARIANT=default
+	fi
 fi
 case "$VARIANT" in
 default|debug|nopriv) ;;
