@@ -29,7 +29,7 @@ tree: deps
 run:
 	@scripts/run-mode.sh run
 
-check-host:
+check-host: deps
 	@scripts/test-verdict.sh
 
 # The =n build first, so that the verdict's summary is the last line.
