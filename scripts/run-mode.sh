@@ -17,6 +17,11 @@ flag=""
 [ "$rc" = 124 ] && flag=--timed-out
 step "verdict ($mode, $VARIANT)"
 python3 "$TOP/scripts/verdict.py" "$OUT/console-$mode.log" $flag
+if [ "$mode" = run ]; then
+	step "what the demo showed"
+	sed -n '/^# selftest: privmem_demo/,/^\(not \)\?ok /{/^# [^#]/{/selftest:/d;s/^# //p}}' \
+		"$OUT/console-$mode.log"
+fi
 if [ "$mode" = bench ]; then
 	# The ratios, as the benchmark printed them (the guest's init
 	# prefixes program output with '# ').
