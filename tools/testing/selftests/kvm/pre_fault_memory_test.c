@@ -12,11 +12,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/compiler.h>
 #include <linux/falloc.h>
@@ -400,6 +403,82 @@ static bool test_prefault_fallocated_and_not(void)
 	return ok;
 }
 
+struct slot_flipper {
+	struct kvm_vm *vm;
+	struct kvm_userspace_memory_region region;
+	atomic_bool stop;
+	unsigned long flips;
+};
+
+/* Delete and re-create the test slot until told to stop. */
+static void *flip_slot(void *arg)
+{
+	struct slot_flipper *f = arg;
+	struct kvm_userspace_memory_region del = f->region;
+
+	pin_self_to_cpu(0);
+	del.memory_size = 0;
+	while (!atomic_load(&f->stop)) {
+		vm_ioctl(f->vm, KVM_SET_USER_MEMORY_REGION, &del);
+		sched_yield();
+		vm_ioctl(f->vm, KVM_SET_USER_MEMORY_REGION, &f->region);
+		f->flips++;
+		sched_yield();
+	}
+	return NULL;
+}
+
+/*
+ * Deleting a memslot waits for readers of kvm->srcu, which pre-faulting
+ * holds: a pre-fault that met the slot half-deleted must give up with
+ * EAGAIN, not retry forever.  Every call ends with 0, ENOENT (slot gone)
+ * or EAGAIN (slot going), and the loop ends at all.
+ */
+static bool test_prefault_races_memslot_delete(void)
+{
+	struct slot_flipper f = {};
+	struct test_vm t;
+	unsigned long calls = 0, done = 0, gone = 0, again = 0;
+	pthread_t flipper;
+	time_t end;
+	bool ok = true;
+
+	pin_self_to_cpu(0);
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, false);
+	f.vm = t.vm;
+	f.region = memslot2region(t.vm, TEST_SLOT)->region;
+	TEST_ASSERT(!pthread_create(&flipper, NULL, flip_slot, &f),
+		    "pthread_create failed");
+
+	end = time(NULL) + 3;
+	while (ok && time(NULL) < end) {
+		struct kvm_pre_fault_memory range = {
+			.gpa = TEST_GPA, .size = TEST_SIZE,
+		};
+		int r = __vcpu_pre_fault_memory(t.vcpu, &range);
+
+		calls++;
+		if (!r)
+			done++;
+		else if (errno == ENOENT)
+			gone++;
+		else if (errno == EAGAIN)
+			again++;
+		else
+			ok = expect(false, "pre-fault racing slot deletion: errno %d (%s)",
+				    errno, strerror(errno));
+	}
+	atomic_store(&f.stop, true);
+	pthread_join(flipper, NULL);
+	ksft_print_msg("%lu pre-faults: %lu done, %lu ENOENT, %lu EAGAIN; %lu slot flips\n",
+		       calls, done, gone, again, f.flips);
+
+	/* The slot is back: pre-faulting it whole works again. */
+	ok &= prefault_all(t.vcpu, TEST_GPA, TEST_SIZE, "the re-created slot");
+	test_vm_destroy(&t);
+	return ok && calls > 0 && f.flips > 0;
+}
+
 static const struct {
 	bool (*fn)(void);
 	const char *name;
@@ -413,6 +492,7 @@ static const struct {
 	{ test_prefault_bad_input, "prefault_bad_input" },
 	{ test_prefault_private_then_guest_rw, "prefault_private_then_guest_rw" },
 	{ test_prefault_fallocated_and_not, "prefault_fallocated_and_not" },
+	{ test_prefault_races_memslot_delete, "prefault_races_memslot_delete" },
 };
 
 int main(void)
