@@ -20,18 +20,45 @@ struct kvm_gmem {
 	struct kvm *kvm;
 	struct mutex lock;		/* protects bindings */
 	struct list_head bindings;	/* memslots, by slot->gmem.node */
+	/*
+	 * invalidate_begin marked an invalidation that invalidate_end must
+	 * close.  Both run under the file's invalidate lock, held
+	 * exclusively from one to the other.
+	 */
+	bool invalidating;
 };
 
 /*
- * Whether @slot is in the active memslots.  A slot is bound before it is
- * installed (and unbound after it is gone): until then it has no arch
- * metadata, and no SPTE, to zap.  Checked under mmu_lock, after the
- * invalidation began: a fault that saw the slot installed has either
- * mapped already, and then the check sees the slot too, or will retry.
+ * 6.1's fault retry check compares HVAs, and private faults have none:
+ * they carry KVM_HVA_ERR_BAD, so invalidating just that address makes
+ * every private fault of the VM retry while leaving shared faults alone.
  */
-static bool kvm_gmem_slot_is_live(struct kvm *kvm, struct kvm_memory_slot *slot)
+#define KVM_GMEM_HVA_START	KVM_HVA_ERR_BAD
+#define KVM_GMEM_HVA_END	(KVM_HVA_ERR_BAD + 1)
+
+/*
+ * The memslot through which @slot's SPTEs are zapped, or NULL if it can
+ * have none.  A slot is bound before it is installed and unbound after it
+ * is gone; before it is installed it has no arch metadata and no SPTE.
+ * While it is being deleted, 6.1 first installs an INVALID copy of it
+ * (same GFNs, same arch metadata), waits for SRCU readers, and only then
+ * zaps the slot: in that window vCPUs still map its pages, and a zap must
+ * go through the copy.  Called under mmu_lock after the invalidation
+ * began: a fault that saw the slot installed has either mapped already,
+ * and then this sees the slot or its copy, or will retry.
+ */
+static struct kvm_memory_slot *kvm_gmem_zap_slot(struct kvm *kvm,
+						 struct kvm_memory_slot *slot)
 {
-	return id_to_memslot(__kvm_memslots(kvm, slot->as_id), slot->id) == slot;
+	struct kvm_memory_slot *active;
+
+	active = id_to_memslot(__kvm_memslots(kvm, slot->as_id), slot->id);
+	if (active == slot)
+		return slot;
+	if (active && (active->flags & KVM_MEMSLOT_INVALID) &&
+	    active->base_gfn == slot->base_gfn && active->npages == slot->npages)
+		return active;
+	return NULL;
 }
 
 /* Zap the GFNs that file pages [@start, @end) back in every bound slot. */
@@ -48,14 +75,16 @@ static bool kvm_gmem_unmap_bindings(struct kvm_gmem *gmem, pgoff_t start,
 		pgoff_t first = max(start, slot->gmem.pgoff);
 		pgoff_t last = min(end, slot->gmem.pgoff + slot->npages);
 		struct kvm_gfn_range range = {
-			.slot		= slot,
 			.start		= slot->base_gfn + first - slot->gmem.pgoff,
 			.end		= slot->base_gfn + last - slot->gmem.pgoff,
 			.pte		= __pte(0),
 			.may_block	= true,
 		};
 
-		if (first >= last || !kvm_gmem_slot_is_live(gmem->kvm, slot))
+		if (first >= last)
+			continue;
+		range.slot = kvm_gmem_zap_slot(gmem->kvm, slot);
+		if (!range.slot)
 			continue;
 		/*
 		 * Only private GFNs map guest_memfd pages, and making a GFN
@@ -76,18 +105,22 @@ static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
 	int idx;
 
 	/*
-	 * Faults retry until invalidate_end: none can map a page that is
-	 * being freed.  6.1's retry check compares HVAs and private faults
-	 * have none, so the whole HVA space is marked.  kvm->srcu keeps
-	 * the memslots that kvm_gmem_slot_is_live() looks at.
+	 * Private faults retry until invalidate_end: none can map a page
+	 * that is being freed.  A file bound to no slot has handed out no
+	 * pfn that a fault could still map (privmem_get_pfn() waits for
+	 * the invalidate lock), so it stalls nothing.  kvm->srcu keeps the
+	 * memslots that kvm_gmem_zap_slot() looks at.
 	 */
 	idx = srcu_read_lock(&kvm->srcu);
 	mutex_lock(&gmem->lock);
-	KVM_MMU_LOCK(kvm);
-	kvm_mmu_invalidate_begin(kvm, 0, ULONG_MAX);
-	if (kvm_gmem_unmap_bindings(gmem, start, end))
-		kvm_flush_remote_tlbs(kvm);
-	KVM_MMU_UNLOCK(kvm);
+	gmem->invalidating = !list_empty(&gmem->bindings);
+	if (gmem->invalidating) {
+		KVM_MMU_LOCK(kvm);
+		kvm_mmu_invalidate_begin(kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
+		if (kvm_gmem_unmap_bindings(gmem, start, end))
+			kvm_flush_remote_tlbs(kvm);
+		KVM_MMU_UNLOCK(kvm);
+	}
 	mutex_unlock(&gmem->lock);
 	srcu_read_unlock(&kvm->srcu, idx);
 }
@@ -96,8 +129,11 @@ static void kvm_gmem_invalidate_end(void *owner, pgoff_t start, pgoff_t end)
 {
 	struct kvm_gmem *gmem = owner;
 
+	if (!gmem->invalidating)
+		return;
+	gmem->invalidating = false;
 	KVM_MMU_LOCK(gmem->kvm);
-	kvm_mmu_invalidate_end(gmem->kvm, 0, ULONG_MAX);
+	kvm_mmu_invalidate_end(gmem->kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
 	KVM_MMU_UNLOCK(gmem->kvm);
 }
 
@@ -115,7 +151,7 @@ static void kvm_gmem_release(void *owner)
 	mutex_lock(&kvm->slots_lock);
 	mutex_lock(&gmem->lock);
 	KVM_MMU_LOCK(kvm);
-	kvm_mmu_invalidate_begin(kvm, 0, ULONG_MAX);
+	kvm_mmu_invalidate_begin(kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
 	if (kvm_gmem_unmap_bindings(gmem, 0, ULONG_MAX))
 		kvm_flush_remote_tlbs(kvm);
 	list_for_each_entry_safe(slot, next, &gmem->bindings, gmem.node) {
@@ -123,7 +159,7 @@ static void kvm_gmem_release(void *owner)
 		slot->gmem.owner = NULL;
 		list_del_init(&slot->gmem.node);
 	}
-	kvm_mmu_invalidate_end(kvm, 0, ULONG_MAX);
+	kvm_mmu_invalidate_end(kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
 	KVM_MMU_UNLOCK(kvm);
 	mutex_unlock(&gmem->lock);
 	mutex_unlock(&kvm->slots_lock);
@@ -154,7 +190,8 @@ int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 	if ((s64)args->size <= 0 || !PAGE_ALIGNED(args->size))
 		return -EINVAL;
 
-	fd = get_unused_fd_flags(O_CLOEXEC);
+	/* Like upstream's: no O_CLOEXEC, the VMM sets it if it wants it. */
+	fd = get_unused_fd_flags(0);
 	if (fd < 0)
 		return fd;
 
