@@ -10,35 +10,72 @@
  * out of reclaim.  Before any page leaves the file (punch hole, release) the
  * owner is told through its privmem_guest_ops and must drop its mappings.
  *
- * Huge folios: where a PMD-sized, PMD-aligned range fits in the file, a
- * PMD-order folio is tried first, so the owner can map it with one 2M
- * entry.  Punching part of one splits it, or zeroes the range if the split
- * fails; either way what stays in the file is never lost.
+ * The pages also leave the kernel direct map while they are in a file, so
+ * a stray kernel access (/proc/kcore, /dev/mem, a bug) cannot read them;
+ * they get it back, zeroed, when they leave the file.  privmem.direct_map=1
+ * on the command line keeps them mapped.
+ *
+ * Huge folios: where a PMD-sized, PMD-aligned range fits in the file and
+ * none of it is populated yet, a PMD-order folio is tried first, so the
+ * owner can map it with one 2M entry.  Punching part of one splits it and
+ * frees the punched pages; if the split fails (a transient reference), the
+ * range is zeroed instead.  Either way what stays in the file is never lost.
  */
 
 #include <linux/fs.h>
 #include <linux/falloc.h>
 #include <linux/highmem.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
 #include <linux/privmem.h>
 #include <linux/pseudo_fs.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
+#include <linux/set_memory.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
+#include <asm/tlbflush.h>
 
 #define PRIVMEM_MAGIC		0x70726d6d	/* "prmm" */
 #define PRIVMEM_HUGE_ORDER	(PMD_SHIFT - PAGE_SHIFT)
 #define PRIVMEM_HUGE_NR		BIT(PRIVMEM_HUGE_ORDER)
 
-/* Per-file state, in inode->i_private; the owner is fixed at creation. */
+/*
+ * The page cache splits an entry of at most 2 * XA_CHUNK_SHIFT orders
+ * (xas_split_alloc()).  With CONFIG_BASE_SMALL that is below PMD order: a
+ * punch inside such a folio could neither split it nor free anything, so
+ * such builds use small folios only.
+ */
+#define PRIVMEM_HUGE_OK		(IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) && \
+				 2 * XA_CHUNK_SHIFT >= PRIVMEM_HUGE_ORDER)
+
+/*
+ * Per-file state, in inode->i_private; the owner is fixed at creation.
+ * Pages are charged to the memcg of the creator, not to whichever task
+ * happens to fault them in (a vCPU thread, a helper doing fallocate()).
+ */
 struct privmem_ctx {
 	const struct privmem_guest_ops *ops;
 	void *owner;
+	struct mem_cgroup *memcg;
 };
 
 static struct vfsmount *privmem_mnt;
+
+static bool privmem_keep_direct_map __ro_after_init;
+module_param_named(direct_map, privmem_keep_direct_map, bool, 0400);
+MODULE_PARM_DESC(direct_map, "Keep private pages in the kernel direct map");
+
+/* Set once at init: whether pages leave the direct map. */
+static bool privmem_unmap __ro_after_init;
+
+/* Pages in all private memory files, for /proc/meminfo. */
+static atomic_long_t privmem_nr_allocated = ATOMIC_LONG_INIT(0);
+/* Private memory files that are open. */
+static atomic_t privmem_nr_files = ATOMIC_INIT(0);
 
 static const struct file_operations privmem_fops;
 
@@ -64,28 +101,82 @@ static void privmem_clear_folio(struct folio *folio, bool can_sleep)
 }
 
 /*
- * Zero a new folio and insert it at @index.  It is marked dirty because
- * its content exists nowhere else: truncation of a huge folio whose split
- * fails must keep it rather than drop it (truncate_inode_partial_folio()).
+ * Take @folio out of the direct map.  On failure (no memory to split a
+ * large direct mapping) the pages already done are mapped back.
+ */
+static int privmem_unmap_folio(struct folio *folio)
+{
+	long i, nr = folio_nr_pages(folio);
+	unsigned long addr;
+	int err;
+
+	if (!privmem_unmap)
+		return 0;
+	for (i = 0; i < nr; i++) {
+		err = set_direct_map_invalid_noflush(folio_page(folio, i));
+		if (err) {
+			while (i--)
+				set_direct_map_default_noflush(folio_page(folio, i));
+			return err;
+		}
+	}
+	addr = (unsigned long)folio_address(folio);
+	flush_tlb_kernel_range(addr, addr + folio_size(folio));
+	return 0;
+}
+
+/*
+ * Give @folio its direct map back.  The direct mapping was split to 4K
+ * when the folio was unmapped, so this never allocates: it is safe where
+ * ->free_folio() runs.  Making a mapping present needs no flush.
+ */
+static void privmem_map_folio(struct folio *folio)
+{
+	long i, nr = folio_nr_pages(folio);
+
+	if (!privmem_unmap)
+		return;
+	for (i = 0; i < nr; i++)
+		set_direct_map_default_noflush(folio_page(folio, i));
+}
+
+/*
+ * Zero a new folio and insert it at @index, charging it with @gfp.  It is
+ * marked dirty because its content exists nowhere else: truncation of a
+ * huge folio whose split fails must keep it rather than drop it
+ * (truncate_inode_partial_folio()).
  */
 static int privmem_add_folio(struct address_space *mapping,
-			     struct folio *folio, pgoff_t index)
+			     struct folio *folio, pgoff_t index, gfp_t gfp)
 {
 	int err;
 
 	privmem_clear_folio(folio, true);
+	err = privmem_unmap_folio(folio);
+	if (err)
+		return err;
 	__folio_set_locked(folio);
-	err = filemap_add_folio(mapping, folio, index, mapping_gfp_mask(mapping));
+	err = filemap_add_folio(mapping, folio, index, gfp);
 	if (err) {
 		__folio_clear_locked(folio);
+		privmem_map_folio(folio);
 		return err;
 	}
 	folio_mark_uptodate(folio);
 	folio_mark_dirty(folio);
+	atomic_long_add(folio_nr_pages(folio), &privmem_nr_allocated);
 	return 0;
 }
 
-static struct folio *privmem_alloc_folio(struct inode *inode, pgoff_t index)
+/* Whether no page of [@index, @index + @nr) is in the file. */
+static bool privmem_range_empty(struct address_space *mapping, pgoff_t index,
+				pgoff_t nr)
+{
+	return !filemap_range_has_page(mapping, (loff_t)index << PAGE_SHIFT,
+				       ((loff_t)(index + nr) << PAGE_SHIFT) - 1);
+}
+
+static struct folio *__privmem_alloc_folio(struct inode *inode, pgoff_t index)
 {
 	struct address_space *mapping = inode->i_mapping;
 	gfp_t gfp = mapping_gfp_mask(mapping);
@@ -93,17 +184,26 @@ static struct folio *privmem_alloc_folio(struct inode *inode, pgoff_t index)
 	struct folio *folio;
 	int err;
 
-	if (IS_ENABLED(CONFIG_TRANSPARENT_HUGEPAGE) &&
-	    huge_index + PRIVMEM_HUGE_NR <= privmem_nr_pages(inode)) {
+	/*
+	 * Not where part of the range is populated: the folio would be
+	 * allocated and zeroed only to be refused with -EEXIST.
+	 */
+	if (PRIVMEM_HUGE_OK &&
+	    huge_index + PRIVMEM_HUGE_NR <= privmem_nr_pages(inode) &&
+	    privmem_range_empty(mapping, huge_index, PRIVMEM_HUGE_NR)) {
 		folio = folio_alloc(gfp | __GFP_NORETRY | __GFP_NOWARN,
 				    PRIVMEM_HUGE_ORDER);
 		if (folio) {
-			err = privmem_add_folio(mapping, folio, huge_index);
+			err = privmem_add_folio(mapping, folio, huge_index,
+						gfp | __GFP_NORETRY);
 			if (!err)
 				return folio;
 			folio_put(folio);
-			/* -EEXIST: part of the range is populated already. */
-			if (err != -EEXIST)
+			/*
+			 * -EEXIST: a racing allocation populated part of it;
+			 * -ENOMEM: the memcg has room for less than 2M.
+			 */
+			if (err != -EEXIST && err != -ENOMEM)
 				return ERR_PTR(err);
 		}
 	}
@@ -111,11 +211,25 @@ static struct folio *privmem_alloc_folio(struct inode *inode, pgoff_t index)
 	folio = folio_alloc(gfp, 0);
 	if (!folio)
 		return ERR_PTR(-ENOMEM);
-	err = privmem_add_folio(mapping, folio, index);
+	/*
+	 * At memory.max, fail with -ENOMEM rather than wake the memcg OOM
+	 * killer: the caller is fallocate() or a guest fault, and both can
+	 * report the error to user space, which can free memory or give up.
+	 */
+	err = privmem_add_folio(mapping, folio, index, gfp | __GFP_RETRY_MAYFAIL);
 	if (err) {
 		folio_put(folio);
 		return ERR_PTR(err);
 	}
+	return folio;
+}
+
+static struct folio *privmem_alloc_folio(struct inode *inode, pgoff_t index)
+{
+	struct mem_cgroup *old = set_active_memcg(privmem_ctx(inode)->memcg);
+	struct folio *folio = __privmem_alloc_folio(inode, index);
+
+	set_active_memcg(old);
 	return folio;
 }
 
@@ -169,12 +283,60 @@ static long privmem_allocate(struct inode *inode, loff_t offset, loff_t len)
 	return err;
 }
 
+/*
+ * truncate_inode_partial_folio() zeroes the punched part of a large folio
+ * through the direct map before it tries to split it.  Split the large
+ * folio at @index here first, if the punch [@start, @end) covers only part
+ * of it: the punched pages then go whole, never touched.  If it cannot be
+ * split now (someone holds a reference for a moment), map it back for the
+ * zeroing and return it, referenced, for privmem_punch_edge_end().
+ */
+static struct folio *privmem_punch_edge(struct address_space *mapping,
+					pgoff_t index, pgoff_t start,
+					pgoff_t end)
+{
+	struct folio *folio = filemap_lock_folio(mapping, index);
+
+	if (!folio)
+		return NULL;
+	if (!folio_test_large(folio) ||
+	    (folio->index >= start && folio_next_index(folio) <= end) ||
+	    !split_folio(folio)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return NULL;
+	}
+	privmem_map_folio(folio);
+	folio_unlock(folio);
+	return folio;
+}
+
+/* Unmap again what privmem_punch_edge() mapped, if it is still in the file. */
+static void privmem_punch_edge_end(struct address_space *mapping,
+				   struct folio *folio)
+{
+	if (!folio)
+		return;
+	folio_lock(folio);
+	if (folio->mapping == mapping && privmem_unmap_folio(folio))
+		pr_warn_ratelimited("privmem: folio left in the direct map\n");
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
 static long privmem_punch_hole(struct inode *inode, loff_t offset, loff_t len)
 {
 	struct privmem_ctx *ctx = privmem_ctx(inode);
 	struct address_space *mapping = inode->i_mapping;
-	pgoff_t start = offset >> PAGE_SHIFT;
-	pgoff_t end = (offset + len) >> PAGE_SHIFT;
+	loff_t size = i_size_read(inode);
+	pgoff_t start, end;
+
+	/* As in shmem: what lies beyond the end is a hole already. */
+	if (offset >= size)
+		return 0;
+	len = min(len, size - offset);
+	start = offset >> PAGE_SHIFT;
+	end = (offset + len) >> PAGE_SHIFT;
 
 	/*
 	 * Lock order: invalidate_lock, then whatever the owner takes in its
@@ -188,8 +350,17 @@ static long privmem_punch_hole(struct inode *inode, loff_t offset, loff_t len)
 	 * same range again and again pays only for this lookup.
 	 */
 	if (filemap_range_has_page(mapping, offset, offset + len - 1)) {
+		struct folio *first = NULL, *last = NULL;
+
 		ctx->ops->invalidate_begin(ctx->owner, start, end);
+		if (privmem_unmap) {
+			first = privmem_punch_edge(mapping, start, start, end);
+			if (!first || folio_next_index(first) < end)
+				last = privmem_punch_edge(mapping, end - 1, start, end);
+		}
 		truncate_inode_pages_range(mapping, offset, offset + len - 1);
+		privmem_punch_edge_end(mapping, first);
+		privmem_punch_edge_end(mapping, last);
 		ctx->ops->invalidate_end(ctx->owner, start, end);
 	}
 	filemap_invalidate_unlock(mapping);
@@ -207,11 +378,12 @@ static long privmem_fallocate(struct file *file, int mode, loff_t offset,
 		return -EOPNOTSUPP;
 	if (!PAGE_ALIGNED(offset) || !PAGE_ALIGNED(len))
 		return -EINVAL;
-	if (offset + len > i_size_read(inode))
-		return -EINVAL;
 
 	if (mode & FALLOC_FL_PUNCH_HOLE)
 		return privmem_punch_hole(inode, offset, len);
+	/* The size is fixed: nothing can be allocated beyond it. */
+	if (offset + len > i_size_read(inode))
+		return -EINVAL;
 	return privmem_allocate(inode, offset, len);
 }
 
@@ -225,14 +397,53 @@ static int privmem_release(struct inode *inode, struct file *file)
 	 */
 	ctx->ops->release(ctx->owner);
 	inode->i_private = NULL;
+	mem_cgroup_put(ctx->memcg);
 	kfree(ctx);
+	atomic_dec(&privmem_nr_files);
 	return 0;
+}
+
+/* Pages in the file and how many of them are in PMD-sized folios. */
+static void privmem_count_pages(struct address_space *mapping,
+				unsigned long *nr, unsigned long *nr_huge)
+{
+	XA_STATE(xas, &mapping->i_pages, 0);
+	struct folio *folio;
+
+	*nr = 0;
+	*nr_huge = 0;
+	/* A multi-index entry is found once: its sibling slots are skipped. */
+	rcu_read_lock();
+	xas_for_each(&xas, folio, ULONG_MAX) {
+		if (xas_retry(&xas, folio) || xa_is_value(folio))
+			continue;
+		*nr += folio_nr_pages(folio);
+		if (folio_order(folio) >= PRIVMEM_HUGE_ORDER)
+			*nr_huge += folio_nr_pages(folio);
+		if (need_resched()) {
+			xas_pause(&xas);
+			cond_resched_rcu();
+		}
+	}
+	rcu_read_unlock();
+}
+
+static void privmem_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	unsigned long nr, nr_huge;
+
+	privmem_count_pages(inode->i_mapping, &nr, &nr_huge);
+	seq_printf(m, "privmem_size:\t%lld\n", i_size_read(inode));
+	seq_printf(m, "privmem_allocated:\t%lu\n", nr << PAGE_SHIFT);
+	seq_printf(m, "privmem_huge:\t%lu\n", nr_huge << PAGE_SHIFT);
 }
 
 static const struct file_operations privmem_fops = {
 	.release	= privmem_release,
 	.fallocate	= privmem_fallocate,
 	.llseek		= noop_llseek,
+	.show_fdinfo	= privmem_show_fdinfo,
 };
 
 static int privmem_setattr(struct user_namespace *mnt_userns,
@@ -242,8 +453,21 @@ static int privmem_setattr(struct user_namespace *mnt_userns,
 	return -EINVAL;
 }
 
+/* st_blocks: what the file holds, in 512-byte units, as for any file. */
+static int privmem_getattr(struct user_namespace *mnt_userns,
+			   const struct path *path, struct kstat *stat,
+			   u32 request_mask, unsigned int query_flags)
+{
+	struct inode *inode = d_inode(path->dentry);
+
+	generic_fillattr(mnt_userns, inode, stat);
+	stat->blocks = READ_ONCE(inode->i_mapping->nrpages) << (PAGE_SHIFT - 9);
+	return 0;
+}
+
 static const struct inode_operations privmem_iops = {
 	.setattr	= privmem_setattr,
+	.getattr	= privmem_getattr,
 };
 
 static int privmem_migrate_folio(struct address_space *mapping,
@@ -260,7 +484,9 @@ static void privmem_free_folio(struct folio *folio)
 	 * Guest data must not reach the next user of the page.  Callers of
 	 * ->free_folio() do not promise a context that may sleep.
 	 */
+	privmem_map_folio(folio);
 	privmem_clear_folio(folio, false);
+	atomic_long_sub(folio_nr_pages(folio), &privmem_nr_allocated);
 }
 
 static const struct address_space_operations privmem_aops = {
@@ -299,6 +525,7 @@ struct file *privmem_create(const char *name, loff_t size, unsigned int flags,
 		return ERR_PTR(-ENOMEM);
 	ctx->ops = ops;
 	ctx->owner = owner;
+	ctx->memcg = get_mem_cgroup_from_mm(current->mm);
 
 	inode = alloc_anon_inode(privmem_mnt->mnt_sb);
 	if (IS_ERR(inode)) {
@@ -322,12 +549,14 @@ struct file *privmem_create(const char *name, loff_t size, unsigned int flags,
 		goto err_free_inode;
 	}
 	file->f_flags |= O_LARGEFILE;
+	atomic_inc(&privmem_nr_files);
 	return file;
 
 err_free_inode:
 	inode->i_private = NULL;
 	iput(inode);
 err_free_ctx:
+	mem_cgroup_put(ctx->memcg);
 	kfree(ctx);
 	return ERR_PTR(err);
 }
@@ -400,6 +629,27 @@ void privmem_put_pfn(unsigned long pfn)
 }
 EXPORT_SYMBOL_GPL(privmem_put_pfn);
 
+/**
+ * privmem_total_pages - pages held by all private memory files
+ *
+ * Return: the number of pages, as shown by /proc/meminfo.
+ */
+unsigned long privmem_total_pages(void)
+{
+	return max(atomic_long_read(&privmem_nr_allocated), 0L);
+}
+
+/**
+ * privmem_active - whether any private memory exists
+ *
+ * Return: true while a private memory file is open or holds pages.
+ */
+bool privmem_active(void)
+{
+	return atomic_read(&privmem_nr_files) ||
+	       atomic_long_read(&privmem_nr_allocated) > 0;
+}
+
 static int privmem_init_fs_context(struct fs_context *fc)
 {
 	return init_pseudo(fc, PRIVMEM_MAGIC) ? 0 : -ENOMEM;
@@ -416,6 +666,8 @@ static int __init privmem_init(void)
 	privmem_mnt = kern_mount(&privmem_fs);
 	if (IS_ERR(privmem_mnt))
 		return PTR_ERR(privmem_mnt);
+
+	privmem_unmap = !privmem_keep_direct_map && can_set_direct_map();
 
 	/* Private pages must never be mapped into user space. */
 	privmem_mnt->mnt_flags |= MNT_NOEXEC;

@@ -41,6 +41,8 @@ void *privmem_owner(struct file *file, const struct privmem_guest_ops *ops);
 int privmem_get_pfn(struct file *file, pgoff_t index, unsigned long *pfn,
 		    int *order);
 void privmem_put_pfn(unsigned long pfn);
+unsigned long privmem_total_pages(void);
+bool privmem_active(void);
 
 #else /* !CONFIG_PRIVMEM */
 
@@ -66,6 +68,16 @@ static inline int privmem_get_pfn(struct file *file, pgoff_t index,
 
 static inline void privmem_put_pfn(unsigned long pfn)
 {
+}
+
+static inline unsigned long privmem_total_pages(void)
+{
+	return 0;
+}
+
+static inline bool privmem_active(void)
+{
+	return false;
 }
 
 #endif /* CONFIG_PRIVMEM */
