@@ -132,6 +132,51 @@ static bool test_vm_types_advertised(void)
 	return ok;
 }
 
+#define TDP_MMU_PARAM	"/sys/module/kvm/parameters/tdp_mmu"
+
+static void set_tdp_mmu(bool on)
+{
+	int fd = open(TDP_MMU_PARAM, O_WRONLY);
+
+	TEST_ASSERT(fd >= 0, "opening " TDP_MMU_PARAM " failed");
+	TEST_ASSERT(write(fd, on ? "Y" : "N", 1) == 1,
+		    "writing " TDP_MMU_PARAM " failed");
+	close(fd);
+}
+
+/*
+ * Only the TDP MMU knows private GFNs: with kvm.tdp_mmu turned off at run
+ * time, SW-protected VMs are neither announced nor created.
+ */
+static bool test_vm_type_needs_tdp_mmu(void)
+{
+	int kvm_fd = open_kvm_dev_path_or_exit();
+	bool ok = true;
+	int fd;
+
+	set_tdp_mmu(false);
+	ok &= expect(!(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM)),
+		     "KVM_CAP_VM_TYPES announces SW-protected VMs without the TDP MMU");
+	fd = ioctl(kvm_fd, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
+	ok &= outcome_is(fd, EINVAL, "KVM_CREATE_VM(SW_PROTECTED) without the TDP MMU");
+	if (fd >= 0)
+		close(fd);
+	fd = ioctl(kvm_fd, KVM_CREATE_VM, KVM_X86_DEFAULT_VM);
+	ok &= outcome_is(fd, 0, "KVM_CREATE_VM(DEFAULT) without the TDP MMU");
+	if (fd >= 0)
+		close(fd);
+
+	set_tdp_mmu(true);
+	ok &= expect(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM),
+		     "KVM_CAP_VM_TYPES lost SW-protected VMs with the TDP MMU back");
+	fd = ioctl(kvm_fd, KVM_CREATE_VM, KVM_X86_SW_PROTECTED_VM);
+	ok &= outcome_is(fd, 0, "KVM_CREATE_VM(SW_PROTECTED) with the TDP MMU back");
+	if (fd >= 0)
+		close(fd);
+	close(kvm_fd);
+	return ok;
+}
+
 static bool test_vm_type_unknown_rejected(void)
 {
 	static const unsigned long candidates[] = {
@@ -467,7 +512,7 @@ static const struct range good_ranges[] = {
 	{ 0, GMEM_SIZE },
 };
 
-/* Ranges a GMEM_SIZE file refuses with EINVAL: unaligned or past the end. */
+/* Ranges every fallocate() of a GMEM_SIZE file refuses with EINVAL. */
 static const struct range bad_ranges[] = {
 	{ 1, PAGE_SIZE },
 	{ PAGE_SIZE / 2, PAGE_SIZE },
@@ -480,6 +525,14 @@ static const struct range bad_ranges[] = {
 	{ PAGE_SIZE, GMEM_SIZE - 1 },
 	{ 1, 1 },
 	{ 0, 0 },
+};
+
+/*
+ * Page-aligned ranges that reach past the end of a GMEM_SIZE file: an
+ * allocation there fails with EINVAL, a punched hole succeeds (upstream,
+ * like shmem, treats what lies beyond the end as a hole already).
+ */
+static const struct range past_end_ranges[] = {
 	{ GMEM_SIZE, PAGE_SIZE },
 	{ GMEM_SIZE - PAGE_SIZE, 2 * PAGE_SIZE },
 	{ 0, GMEM_SIZE + PAGE_SIZE },
@@ -530,6 +583,9 @@ static bool test_fallocate_allocate_bad_range(void)
 
 	ok = fallocate_ranges(fd, FALLOC_FL_KEEP_SIZE, "KEEP_SIZE", bad_ranges,
 			      ARRAY_SIZE(bad_ranges), EINVAL);
+	ok &= fallocate_ranges(fd, FALLOC_FL_KEEP_SIZE, "KEEP_SIZE",
+			       past_end_ranges, ARRAY_SIZE(past_end_ranges),
+			       EINVAL);
 	ok &= size_unchanged(fd, GMEM_SIZE);
 
 	close(fd);
@@ -571,6 +627,145 @@ static bool test_punch_hole_bad_range(void)
 			      ARRAY_SIZE(bad_ranges), EINVAL);
 	ok &= size_unchanged(fd, GMEM_SIZE);
 
+	close(fd);
+	kvm_vm_free(vm);
+	return ok;
+}
+
+/* Holes punched at or past the end succeed; inside, only the part inside goes. */
+static bool test_punch_hole_past_end(void)
+{
+	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	struct kvm_vm *vm = create_sw_vm();
+	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
+	struct stat st;
+	bool ok;
+
+	TEST_ASSERT(!fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, GMEM_SIZE),
+		    "allocating the whole file failed");
+	ok = fallocate_ranges(fd, mode, "PUNCH_HOLE|KEEP_SIZE", past_end_ranges,
+			      2, 0);
+	/* Only the last page was inside the file. */
+	TEST_ASSERT(!fstat(fd, &st), "fstat failed");
+	ok &= expect(st.st_blocks == (GMEM_SIZE - PAGE_SIZE) / 512,
+		     "st_blocks %ld after punching the last page, want %ld",
+		     (long)st.st_blocks, (long)(GMEM_SIZE - PAGE_SIZE) / 512);
+	ok &= fallocate_ranges(fd, mode, "PUNCH_HOLE|KEEP_SIZE",
+			       past_end_ranges + 2,
+			       ARRAY_SIZE(past_end_ranges) - 2, 0);
+	TEST_ASSERT(!fstat(fd, &st), "fstat failed");
+	ok &= expect(st.st_blocks == 0, "st_blocks %ld after punching it all",
+		     (long)st.st_blocks);
+	ok &= size_unchanged(fd, GMEM_SIZE);
+
+	close(fd);
+	kvm_vm_free(vm);
+	return ok;
+}
+
+/* The value of field @key in /proc/self/fdinfo/@fd, -1 if there is none. */
+static long fdinfo_value(int fd, const char *key)
+{
+	char path[64], line[128];
+	size_t n = strlen(key);
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	TEST_ASSERT(f, "opening %s failed", path);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			val = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return val;
+}
+
+/* The PrivMem line of /proc/meminfo, in kB; -1 if there is none. */
+static long meminfo_privmem_kb(void)
+{
+	char line[128];
+	long val = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	TEST_ASSERT(f, "opening /proc/meminfo failed");
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "PrivMem:", 8))
+			val = strtol(line + 8, NULL, 10);
+	fclose(f);
+	return val;
+}
+
+/* st_blocks, fdinfo and /proc/meminfo follow what the file holds. */
+static bool test_allocation_accounting(void)
+{
+	struct kvm_vm *vm = create_sw_vm();
+	int fd = vm_create_guest_memfd(vm, SZ_4M, 0);
+	long privmem_kb = meminfo_privmem_kb();
+	struct stat st;
+	bool ok = true;
+
+	TEST_ASSERT(privmem_kb >= 0, "no PrivMem line in /proc/meminfo");
+
+	ok &= expect(fdinfo_value(fd, "privmem_size") == SZ_4M,
+		     "fdinfo privmem_size %ld", fdinfo_value(fd, "privmem_size"));
+	ok &= expect(fdinfo_value(fd, "privmem_allocated") == 0,
+		     "fdinfo privmem_allocated %ld before any allocation",
+		     fdinfo_value(fd, "privmem_allocated"));
+
+	TEST_ASSERT(!fallocate(fd, FALLOC_FL_KEEP_SIZE, SZ_2M, SZ_2M),
+		    "fallocate failed");
+	TEST_ASSERT(!fstat(fd, &st), "fstat failed");
+	ok &= expect(st.st_blocks == SZ_2M / 512, "st_blocks %ld, want %d",
+		     (long)st.st_blocks, SZ_2M / 512);
+	ok &= expect(fdinfo_value(fd, "privmem_allocated") == SZ_2M,
+		     "fdinfo privmem_allocated %ld",
+		     fdinfo_value(fd, "privmem_allocated"));
+	ok &= expect(meminfo_privmem_kb() - privmem_kb == SZ_2M / 1024,
+		     "PrivMem grew by %ld kB, want %d",
+		     meminfo_privmem_kb() - privmem_kb, SZ_2M / 1024);
+	/* One 2M folio, or 4K ones where the page cache cannot split it. */
+	ok &= expect(fdinfo_value(fd, "privmem_huge") == 0 ||
+		     fdinfo_value(fd, "privmem_huge") == SZ_2M,
+		     "fdinfo privmem_huge %ld", fdinfo_value(fd, "privmem_huge"));
+
+	/* A punched page really goes, also out of a 2M folio. */
+	guest_memfd_punch_hole(fd, SZ_2M + SZ_1M, PAGE_SIZE);
+	TEST_ASSERT(!fstat(fd, &st), "fstat failed");
+	ok &= expect(st.st_blocks == (SZ_2M - PAGE_SIZE) / 512,
+		     "st_blocks %ld after a 4K punch, want %ld",
+		     (long)st.st_blocks, (long)(SZ_2M - PAGE_SIZE) / 512);
+	ok &= expect(fdinfo_value(fd, "privmem_allocated") == SZ_2M - PAGE_SIZE,
+		     "fdinfo privmem_allocated %ld after a 4K punch",
+		     fdinfo_value(fd, "privmem_allocated"));
+	ok &= expect(fdinfo_value(fd, "privmem_huge") == 0,
+		     "fdinfo privmem_huge %ld after a 4K punch",
+		     fdinfo_value(fd, "privmem_huge"));
+
+	guest_memfd_punch_hole(fd, 0, SZ_4M);
+	TEST_ASSERT(!fstat(fd, &st), "fstat failed");
+	ok &= expect(st.st_blocks == 0 && fdinfo_value(fd, "privmem_allocated") == 0,
+		     "st_blocks %ld, privmem_allocated %ld after punching it all",
+		     (long)st.st_blocks, fdinfo_value(fd, "privmem_allocated"));
+	ok &= expect(meminfo_privmem_kb() == privmem_kb,
+		     "PrivMem %ld kB after punching it all, was %ld",
+		     meminfo_privmem_kb(), privmem_kb);
+
+	close(fd);
+	kvm_vm_free(vm);
+	return ok;
+}
+
+/* Like upstream's, the new fd is not close-on-exec. */
+static bool test_create_no_cloexec(void)
+{
+	struct kvm_vm *vm = create_sw_vm();
+	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
+	int flags = fcntl(fd, F_GETFD);
+	bool ok;
+
+	ok = expect(flags >= 0 && !(flags & FD_CLOEXEC),
+		    "F_GETFD 0x%x: FD_CLOEXEC set", flags);
 	close(fd);
 	kvm_vm_free(vm);
 	return ok;
@@ -1322,6 +1517,7 @@ static const struct {
 	{ test_caps_advertised, "caps_advertised" },
 	{ test_vm_types_advertised, "vm_types_advertised" },
 	{ test_vm_type_unknown_rejected, "vm_type_unknown_rejected" },
+	{ test_vm_type_needs_tdp_mmu, "vm_type_needs_tdp_mmu" },
 	{ test_create_size_invalid, "create_size_invalid" },
 	{ test_create_valid, "create_valid" },
 	{ test_create_flags_unsupported, "create_flags_unsupported" },
@@ -1337,6 +1533,9 @@ static const struct {
 	{ test_fallocate_allocate_bad_range, "fallocate_allocate_bad_range" },
 	{ test_punch_hole, "punch_hole" },
 	{ test_punch_hole_bad_range, "punch_hole_bad_range" },
+	{ test_punch_hole_past_end, "punch_hole_past_end" },
+	{ test_allocation_accounting, "allocation_accounting" },
+	{ test_create_no_cloexec, "create_no_cloexec" },
 	{ test_fd_outlives_vm, "fd_outlives_vm" },
 	{ test_fd_closed_while_bound, "fd_closed_while_bound" },
 	{ test_splice_sendfile_rejected, "splice_sendfile_rejected" },

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Private memory is charged to the memory cgroup of the task that created
+ * the guest_memfd, and memory.max holds: fallocate() fails with ENOMEM,
+ * also when a task of another cgroup does it, and the memory comes back
+ * when it is punched.  KVM_SET_MEMORY_ATTRIBUTES charges its metadata to
+ * the caller and fails with ENOMEM at the limit instead of growing slab
+ * without bound.  Needs cgroup v2 with the memory controller (the
+ * distro-like test kernel has it).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <linux/sizes.h>
+
+#include "privmem_util.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "kselftest.h"
+
+#define CG_ROOT		"/tmp/privmem-cgroup"
+#define CG_A		CG_ROOT "/a"
+#define CG_B		CG_ROOT "/b"
+
+static bool write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val);
+}
+
+static long read_long(const char *path)
+{
+	char buf[64] = {};
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	TEST_ASSERT(fd >= 0, "opening %s failed", path);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	TEST_ASSERT(n > 0, "reading %s failed", path);
+	return strtol(buf, NULL, 10);
+}
+
+static bool has_memory_controller(void)
+{
+	char buf[256] = {};
+	int fd;
+
+	mkdir(CG_ROOT, 0755);
+	if (mount("none", CG_ROOT, "cgroup2", 0, NULL) && errno != EBUSY)
+		return false;
+	fd = open(CG_ROOT "/cgroup.controllers", O_RDONLY);
+	if (fd < 0)
+		return false;
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		buf[0] = 0;
+	close(fd);
+	return strstr(buf, "memory") &&
+	       write_file(CG_ROOT "/cgroup.subtree_control", "+memory");
+}
+
+static void enter_cgroup(const char *cg)
+{
+	char path[128], pid[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	TEST_ASSERT(write_file(path, pid), "moving to %s failed", cg);
+}
+
+static void set_max(const char *cg, long bytes)
+{
+	char path[128], val[32];
+
+	snprintf(path, sizeof(path), "%s/memory.max", cg);
+	if (bytes < 0)
+		snprintf(val, sizeof(val), "max");
+	else
+		snprintf(val, sizeof(val), "%ld", bytes);
+	TEST_ASSERT(write_file(path, val), "setting %s to %s failed", path, val);
+}
+
+static long current_of(const char *cg)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	return read_long(path);
+}
+
+/*
+ * Pages of a guest_memfd count against its creator's cgroup, whoever
+ * allocates them, and memory.max stops the allocation with ENOMEM.
+ */
+static void test_pages_charged_to_creator(void)
+{
+	struct kvm_vm *vm;
+	long before, grown;
+	bool ok = true;
+	int fd;
+
+	enter_cgroup(CG_A);
+	vm = ____vm_create_type(VM_MODE_DEFAULT, 0, KVM_X86_SW_PROTECTED_VM);
+	fd = vm_create_guest_memfd(vm, SZ_64M, 0);
+
+	/* Allocated from cgroup B, which has no limit: A pays. */
+	enter_cgroup(CG_B);
+	before = current_of(CG_A);
+	ok &= outcome_is(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, SZ_8M), 0,
+			 "fallocate(8M) within the limit");
+	grown = current_of(CG_A) - before;
+	ok &= expect(grown >= SZ_8M && grown < SZ_8M + SZ_1M,
+		     "cgroup A grew by %ld bytes for 8M of private memory", grown);
+
+	set_max(CG_A, current_of(CG_A) + SZ_4M);
+	ok &= outcome_is(fallocate(fd, FALLOC_FL_KEEP_SIZE, SZ_8M, SZ_32M), ENOMEM,
+			 "fallocate(32M) past memory.max of the creator");
+	ok &= expect(current_of(CG_A) <= read_long(CG_A "/memory.max"),
+		     "cgroup A is over its limit");
+
+	/* Punching gives it back; nothing else is lost. */
+	guest_memfd_punch_hole(fd, 0, SZ_64M);
+	ok &= expect(current_of(CG_A) < before + SZ_1M,
+		     "cgroup A holds %ld bytes after the punch, had %ld",
+		     current_of(CG_A), before);
+	set_max(CG_A, -1);
+
+	close(fd);
+	kvm_vm_free(vm);
+	ksft_test_result(ok, "private pages are charged to the creator's memcg\n");
+}
+
+/*
+ * Alternating 4K attributes over a large range makes the attribute tree
+ * grow; its nodes are charged, so memory.max ends it with ENOMEM.
+ */
+static void test_attributes_charged(void)
+{
+	const uint64_t base = 1ull << 36;
+	struct kvm_vm *vm;
+	uint64_t i, limit = 4ul << 20;
+	int r = 0, err = 0;
+	long start, charged;
+
+	enter_cgroup(CG_A);
+	vm = ____vm_create_type(VM_MODE_DEFAULT, 0, KVM_X86_SW_PROTECTED_VM);
+	start = current_of(CG_A);
+	set_max(CG_A, start + SZ_4M);
+
+	/* Far more than 4M of metadata if nothing stopped it. */
+	for (i = 0; i < limit; i++) {
+		r = __vm_set_memory_attributes(vm, base + 2 * i * PAGE_SIZE,
+					       PAGE_SIZE,
+					       KVM_MEMORY_ATTRIBUTE_PRIVATE);
+		if (r) {
+			err = errno;
+			break;
+		}
+	}
+	charged = current_of(CG_A) - start;
+	set_max(CG_A, -1);
+	ksft_print_msg("%lu single-page ranges before the limit; %ld KiB charged\n",
+		       i, charged >> 10);
+
+	kvm_vm_free(vm);
+	enter_cgroup(CG_ROOT);
+	ksft_test_result(r == -1 && err == ENOMEM && i > 1000,
+			 "attribute metadata is charged and bounded by memory.max\n");
+}
+
+int main(void)
+{
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD));
+	TEST_REQUIRE(vm_type_supported(KVM_X86_SW_PROTECTED_VM));
+	TEST_REQUIRE(has_memory_controller());
+
+	mkdir(CG_A, 0755);
+	mkdir(CG_B, 0755);
+
+	ksft_print_header();
+	ksft_set_plan(2);
+	test_pages_charged_to_creator();
+	test_attributes_charged();
+	enter_cgroup(CG_ROOT);
+	ksft_finished();
+}
