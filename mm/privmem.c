@@ -53,12 +53,15 @@
 				 2 * XA_CHUNK_SHIFT >= PRIVMEM_HUGE_ORDER)
 
 /*
- * Per-file state, in inode->i_private; the owner is fixed at creation.
- * Pages are charged to the memcg of the creator, not to whichever task
- * happens to fault them in (a vCPU thread, a helper doing fallocate()).
+ * Per-file state, in inode->i_private until the inode is evicted; the
+ * owner is fixed at creation and forgotten (NULL) at release, under
+ * owner_lock, which memory_failure() takes with a page locked.  Pages are
+ * charged to the memcg of the creator, not to whichever task happens to
+ * fault them in (a vCPU thread, a helper doing fallocate()).
  */
 struct privmem_ctx {
 	const struct privmem_guest_ops *ops;
+	struct mutex owner_lock;
 	void *owner;
 	struct mem_cgroup *memcg;
 };
@@ -89,14 +92,13 @@ static inline pgoff_t privmem_nr_pages(struct inode *inode)
 	return i_size_read(inode) >> PAGE_SHIFT;
 }
 
-static void privmem_clear_folio(struct folio *folio, bool can_sleep)
+static void privmem_clear_folio(struct folio *folio)
 {
 	long i, nr = folio_nr_pages(folio);
 
 	for (i = 0; i < nr; i++) {
 		clear_highpage(folio_page(folio, i));
-		if (can_sleep)
-			cond_resched();
+		cond_resched();
 	}
 }
 
@@ -127,8 +129,8 @@ static int privmem_unmap_folio(struct folio *folio)
 
 /*
  * Give @folio its direct map back.  The direct mapping was split to 4K
- * when the folio was unmapped, so this never allocates: it is safe where
- * ->free_folio() runs.  Making a mapping present needs no flush.
+ * when the folio was unmapped, so this never allocates (->free_folio()
+ * relies on that too).  Making a mapping present needs no flush.
  */
 static void privmem_map_folio(struct folio *folio)
 {
@@ -151,7 +153,7 @@ static int privmem_add_folio(struct address_space *mapping,
 {
 	int err;
 
-	privmem_clear_folio(folio, true);
+	privmem_clear_folio(folio);
 	err = privmem_unmap_folio(folio);
 	if (err)
 		return err;
@@ -393,12 +395,13 @@ static int privmem_release(struct inode *inode, struct file *file)
 
 	/*
 	 * The owner forgets the file and drops every mapping; the pages are
-	 * freed when the inode is evicted right after this.
+	 * freed when the inode is evicted right after this, and the state
+	 * with them (privmem_evict_inode()).
 	 */
+	mutex_lock(&ctx->owner_lock);
 	ctx->ops->release(ctx->owner);
-	inode->i_private = NULL;
-	mem_cgroup_put(ctx->memcg);
-	kfree(ctx);
+	ctx->owner = NULL;
+	mutex_unlock(&ctx->owner_lock);
 	atomic_dec(&privmem_nr_files);
 	return 0;
 }
@@ -480,19 +483,51 @@ static int privmem_migrate_folio(struct address_space *mapping,
 
 static void privmem_free_folio(struct folio *folio)
 {
+	long i, nr = folio_nr_pages(folio);
+
 	/*
 	 * Guest data must not reach the next user of the page.  Callers of
-	 * ->free_folio() do not promise a context that may sleep.
+	 * ->free_folio() do not promise a context that may sleep.  A
+	 * poisoned page is never used again: it stays unmapped, untouched.
 	 */
-	privmem_map_folio(folio);
-	privmem_clear_folio(folio, false);
-	atomic_long_sub(folio_nr_pages(folio), &privmem_nr_allocated);
+	for (i = 0; i < nr; i++) {
+		struct page *page = folio_page(folio, i);
+
+		if (PageHWPoison(page))
+			continue;
+		if (privmem_unmap)
+			set_direct_map_default_noflush(page);
+		clear_highpage(page);
+	}
+	atomic_long_sub(nr, &privmem_nr_allocated);
+}
+
+/*
+ * memory_failure() on a page of the file.  The page stays in the file,
+ * poisoned, so that a later lookup fails with -EHWPOISON instead of
+ * quietly handing the guest a new page in its place; the owner drops its
+ * mappings of it now.  Lock order: the page lock (held by the caller),
+ * owner_lock, then whatever the owner takes.
+ */
+static int privmem_error_remove_page(struct address_space *mapping,
+				     struct page *page)
+{
+	struct privmem_ctx *ctx = privmem_ctx(mapping->host);
+	struct folio *folio = page_folio(page);
+	pgoff_t index = folio->index + folio_page_idx(folio, page);
+
+	mutex_lock(&ctx->owner_lock);
+	if (ctx->owner && ctx->ops->error)
+		ctx->ops->error(ctx->owner, index, index + 1);
+	mutex_unlock(&ctx->owner_lock);
+	return 0;
 }
 
 static const struct address_space_operations privmem_aops = {
 	.dirty_folio	= noop_dirty_folio,
 	.migrate_folio	= privmem_migrate_folio,
 	.free_folio	= privmem_free_folio,
+	.error_remove_page = privmem_error_remove_page,
 };
 
 /**
@@ -524,6 +559,7 @@ struct file *privmem_create(const char *name, loff_t size, unsigned int flags,
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
 	ctx->ops = ops;
+	mutex_init(&ctx->owner_lock);
 	ctx->owner = owner;
 	ctx->memcg = get_mem_cgroup_from_mm(current->mm);
 
@@ -593,7 +629,8 @@ EXPORT_SYMBOL_GPL(privmem_owner);
  * before then, but the owner learns of a concurrent punch hole only through
  * its invalidate callbacks and must check for one before mapping the pfn.
  *
- * Return: 0, -EINVAL if @index is beyond the file, -ENOMEM.
+ * Return: 0, -EINVAL if @index is beyond the file, -ENOMEM, -EHWPOISON if
+ * the page had a memory error.
  */
 int privmem_get_pfn(struct file *file, pgoff_t index, unsigned long *pfn,
 		    int *order)
@@ -611,6 +648,12 @@ int privmem_get_pfn(struct file *file, pgoff_t index, unsigned long *pfn,
 	filemap_invalidate_unlock_shared(inode->i_mapping);
 	if (IS_ERR(folio))
 		return PTR_ERR(folio);
+
+	if (PageHWPoison(folio_page(folio, index - folio->index))) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return -EHWPOISON;
+	}
 
 	*pfn = folio_pfn(folio) + (index - folio->index);
 	*order = folio_order(folio);
@@ -650,9 +693,33 @@ bool privmem_active(void)
 	       atomic_long_read(&privmem_nr_allocated) > 0;
 }
 
+static void privmem_evict_inode(struct inode *inode)
+{
+	struct privmem_ctx *ctx = privmem_ctx(inode);
+
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+	if (ctx) {
+		mem_cgroup_put(ctx->memcg);
+		mutex_destroy(&ctx->owner_lock);
+		kfree(ctx);
+	}
+}
+
+static const struct super_operations privmem_sops = {
+	.statfs		= simple_statfs,
+	.drop_inode	= generic_delete_inode,
+	.evict_inode	= privmem_evict_inode,
+};
+
 static int privmem_init_fs_context(struct fs_context *fc)
 {
-	return init_pseudo(fc, PRIVMEM_MAGIC) ? 0 : -ENOMEM;
+	struct pseudo_fs_context *ctx = init_pseudo(fc, PRIVMEM_MAGIC);
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->ops = &privmem_sops;
+	return 0;
 }
 
 static struct file_system_type privmem_fs = {

@@ -24,6 +24,10 @@ struct file;
  * @release: the file's last reference is gone.  The owner must drop every
  *	mapping of the file's pages and forget the file before returning;
  *	the pages are freed right after it.  Called once.
+ * @error: optional; a memory error hit pages [@start, @end).  They stay
+ *	in the file, poisoned, and privmem_get_pfn() fails on them with
+ *	-EHWPOISON; the owner must drop its mappings of them before
+ *	returning.  Called with the page locked, may sleep.
  *
  * An owner is set exactly once, at privmem_create(), and never changes.
  */
@@ -31,6 +35,7 @@ struct privmem_guest_ops {
 	void (*invalidate_begin)(void *owner, pgoff_t start, pgoff_t end);
 	void (*invalidate_end)(void *owner, pgoff_t start, pgoff_t end);
 	void (*release)(void *owner);
+	void (*error)(void *owner, pgoff_t start, pgoff_t end);
 };
 
 #ifdef CONFIG_PRIVMEM

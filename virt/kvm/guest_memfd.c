@@ -6,7 +6,8 @@
  *
  * Lock order: kvm->slots_lock, then kvm_gmem.lock, then kvm->mmu_lock.
  * The allocator calls invalidate_begin/end with its invalidate lock held,
- * which nests outside kvm_gmem.lock and is never taken under it.
+ * which nests outside kvm_gmem.lock and is never taken under it; it calls
+ * error with a page locked, and release and error under its owner lock.
  */
 
 #include <linux/file.h>
@@ -98,6 +99,30 @@ static bool kvm_gmem_unmap_bindings(struct kvm_gmem *gmem, pgoff_t start,
 	return flush;
 }
 
+/*
+ * A memory error hit file pages [@start, @end): zap them now.  A fault
+ * that looked the page up before is retried by the invalidation and then
+ * finds it poisoned (-EHWPOISON, KVM_EXIT_MEMORY_FAULT).  Not under the
+ * file's invalidate lock, so this opens and closes its own invalidation.
+ */
+static void kvm_gmem_error(void *owner, pgoff_t start, pgoff_t end)
+{
+	struct kvm_gmem *gmem = owner;
+	struct kvm *kvm = gmem->kvm;
+	int idx;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	mutex_lock(&gmem->lock);
+	KVM_MMU_LOCK(kvm);
+	kvm_mmu_invalidate_begin(kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
+	if (kvm_gmem_unmap_bindings(gmem, start, end))
+		kvm_flush_remote_tlbs(kvm);
+	kvm_mmu_invalidate_end(kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
+	KVM_MMU_UNLOCK(kvm);
+	mutex_unlock(&gmem->lock);
+	srcu_read_unlock(&kvm->srcu, idx);
+}
+
 static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
 {
 	struct kvm_gmem *gmem = owner;
@@ -174,6 +199,7 @@ static const struct privmem_guest_ops kvm_gmem_ops = {
 	.invalidate_begin	= kvm_gmem_invalidate_begin,
 	.invalidate_end		= kvm_gmem_invalidate_end,
 	.release		= kvm_gmem_release,
+	.error			= kvm_gmem_error,
 };
 
 int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
