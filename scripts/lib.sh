@@ -25,7 +25,10 @@ BASE=$BUILD/base/linux-source-6.1	# pristine extraction, shared by variants
 TREE=$BUILD/$VARIANT/linux		# assembled tree kbuild runs in
 OUT=$BUILD/$VARIANT			# images, initramfs, logs
 
-export CCACHE_DIR=${CCACHE_DIR:-$BUILD/ccache}
+# The compiler cache lives outside the clone, so a fresh clone (CI's) on
+# this machine starts warm; CCACHE_DIR overrides it.
+cache_home=${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}
+export CCACHE_DIR=${CCACHE_DIR:-${cache_home:-$BUILD}/privmem-ccache}
 export CCACHE_BASEDIR=$TREE
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 
