@@ -12,6 +12,9 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mode=$(cat /tests/mode)
 timeout=${PRIVMEM_TEST_TIMEOUT:-600}
 n=$(grep -c . /tests/list)
+# The marker must start a line: the firmware's last screen-clearing escape
+# has no newline, and the kernel may print nothing after it (quiet).
+echo
 echo "=== PRIVMEM-TESTS-BEGIN mode=$mode ==="
 echo "TAP version 13"
 echo "1..$n"
