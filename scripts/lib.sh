@@ -8,7 +8,8 @@ JOBS=${JOBS:-$(($(nproc) + 1))}
 
 # One build folder per variant, so switching DEBUG on and off never forces
 # a full rebuild of the other.
-# VARIANT=nopriv builds with private memory configured out (the =n build).
+# VARIANT=nopriv builds with private memory configured out (the =n build);
+# VARIANT=distro a distro-like kernel (BASE_FULL, memcg, KVM as modules).
 if [ -z "${VARIANT:-}" ]; then
 	if [ "${DEBUG:-0}" = 1 ]; then
 		VARIANT=debug
@@ -17,7 +18,7 @@ if [ -z "${VARIANT:-}" ]; then
 	fi
 fi
 case "$VARIANT" in
-default|debug|nopriv) ;;
+default|debug|nopriv|distro) ;;
 *) echo "error: unknown VARIANT=$VARIANT" >&2; exit 1 ;;
 esac
 BUILD=$TOP/build
