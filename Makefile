@@ -2,14 +2,23 @@
 # under QEMU (TCG, nested SVM) and run programs inside.  See README.md.
 #
 #   make run          build, boot, run the demo guest on private memory
-#   make check        host-side tests, then every selftest in the booted kernel
+#   make check        host-side tests, the =n build, then every selftest in
+#                     the booted default kernel and in the booted distro-like
+#                     kernel (KVM as modules)
+#   make check-distro the distro-like kernel's boot only
 #   make bench        the performance ratios, measured in one boot
-#   make check DEBUG=1   same with lockdep, KASAN, kmemleak, DEBUG_VM
+#   make check DEBUG=1   host tests, =n build, then the debug kernel's boot
+#                     only (lockdep, KASAN, kmemleak, DEBUG_VM)
+#   make check VARIANT=distro   likewise, that variant's boot only
 
 SHELL := /bin/bash
 export DEBUG
 
-.PHONY: all build build-nopriv run check check-host bench deps tree clean distclean
+# The kernels make check boots: default and distro, or the one that DEBUG=1
+# or VARIANT= names.
+CHECK_VARIANTS := $(or $(VARIANT),$(if $(filter 1,$(DEBUG)),debug),default distro)
+
+.PHONY: all build build-nopriv run check check-host check-distro bench deps tree clean distclean
 
 all: build
 
@@ -32,9 +41,12 @@ run:
 check-host: deps
 	@scripts/test-verdict.sh
 
-# The =n build first, so that the verdict's summary is the last line.
+# The =n build first, so that the verdicts' summary is the last line.
 check: check-host build-nopriv
-	@scripts/run-mode.sh check
+	@scripts/check.sh $(CHECK_VARIANTS)
+
+check-distro:
+	@VARIANT=distro scripts/run-mode.sh check
 
 # Private memory configured out must still build (kernel only, no boot).
 build-nopriv: deps
@@ -46,7 +58,7 @@ bench:
 	@scripts/run-mode.sh bench
 
 clean:
-	rm -rf build/default build/debug build/nopriv
+	rm -rf build/default build/debug build/nopriv build/distro
 
 distclean:
 	rm -rf build

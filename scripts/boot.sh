@@ -11,11 +11,17 @@ log=$OUT/console-$mode.log
 mem=${GUEST_MEM:-3G}
 smp=${GUEST_SMP:-2}
 
+# Variant-specific kernel parameters: the distro kernel turns its page
+# poisoning on (freed pages are filled with a pattern that is checked when
+# they are allocated again).
+vcmd=""
+[ "$VARIANT" = distro ] && vcmd="page_poison=1"
+
 step "booting ($mode) under qemu TCG, -cpu EPYC,+svm, $smp CPUs, $mem (timeout ${limit}s)"
 timeout -s KILL "$limit" qemu-system-x86_64 -nographic -no-reboot \
 	-accel tcg -cpu EPYC,+svm -smp "$smp" -m "$mem" -net none \
 	-kernel "$OUT/bzImage" -initrd "$OUT/initramfs-$mode.cpio.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic loglevel=4 ${KCMDLINE:-}" \
+	-append "console=ttyS0 panic=-1 oops=panic loglevel=4 $vcmd ${KCMDLINE:-}" \
 	< /dev/null 2>"$OUT/qemu-$mode.stderr" | tee "$log"
 rc=${PIPESTATUS[0]}
 if [ "$rc" = 137 ]; then

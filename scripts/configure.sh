@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Configure the tree: tinyconfig + config/base.config (+ config/debug.config
-# for DEBUG=1).  Re-run only when a fragment or a Kconfig file changed.
+# for DEBUG=1, config/distro.config for VARIANT=distro).  Re-run only when a fragment or a Kconfig file changed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 frags="$TOP/config/base.config"
 [ "$VARIANT" = debug ] && frags="$frags $TOP/config/debug.config"
 [ "$VARIANT" = nopriv ] && frags="$frags $TOP/config/nopriv.config"
+[ "$VARIANT" = distro ] && frags="$frags $TOP/config/distro.config"
 
 # shellcheck disable=SC2086
 sum=$( (cat $frags; grep -h 'Kconfig' "$TREE/.privmem-managed" || true) |

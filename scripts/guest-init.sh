@@ -12,10 +12,33 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mode=$(cat /tests/mode)
 timeout=${PRIVMEM_TEST_TIMEOUT:-600}
 n=$(grep -c . /tests/list)
+# Kernel modules to load first (KVM when built as modules), in load order;
+# loading them is test 1, so a module that does not load fails the run.
+mods=$(cat /tests/modules 2>/dev/null)
+[ -n "$mods" ] && n=$((n + 1))
+# The marker must start a line: the firmware's last screen-clearing escape
+# has no newline, and the kernel may print nothing after it (quiet).
+echo
 echo "=== PRIVMEM-TESTS-BEGIN mode=$mode ==="
 echo "TAP version 13"
 echo "1..$n"
 i=0
+if [ -n "$mods" ]; then
+	i=1
+	echo "# selftest: insmod" $mods
+	bad=""
+	for m in $mods; do
+		insmod "/lib/modules/$m.ko" 2>&1 | sed 's/^/# /'
+		grep -q "^$(echo "$m" | tr - _) " /proc/modules || bad="$bad $m"
+	done
+	if [ -n "$bad" ]; then
+		echo "not ok 1 insmod # not loaded:$bad"
+	elif [ ! -c /dev/kvm ]; then
+		echo "not ok 1 insmod # modules loaded, but no /dev/kvm"
+	else
+		echo "ok 1 insmod"
+	fi
+fi
 while read -r name args; do
 	i=$((i + 1))
 	echo "# selftest: $name $args"

@@ -8,7 +8,8 @@ JOBS=${JOBS:-$(($(nproc) + 1))}
 
 # One build folder per variant, so switching DEBUG on and off never forces
 # a full rebuild of the other.
-# VARIANT=nopriv builds with private memory configured out (the =n build).
+# VARIANT=nopriv builds with private memory configured out (the =n build);
+# VARIANT=distro a distro-like kernel (BASE_FULL, memcg, KVM as modules).
 if [ -z "${VARIANT:-}" ]; then
 	if [ "${DEBUG:-0}" = 1 ]; then
 		VARIANT=debug
@@ -17,7 +18,7 @@ if [ -z "${VARIANT:-}" ]; then
 	fi
 fi
 case "$VARIANT" in
-default|debug|nopriv) ;;
+default|debug|nopriv|distro) ;;
 *) echo "error: unknown VARIANT=$VARIANT" >&2; exit 1 ;;
 esac
 BUILD=$TOP/build
@@ -25,7 +26,10 @@ BASE=$BUILD/base/linux-source-6.1	# pristine extraction, shared by variants
 TREE=$BUILD/$VARIANT/linux		# assembled tree kbuild runs in
 OUT=$BUILD/$VARIANT			# images, initramfs, logs
 
-export CCACHE_DIR=${CCACHE_DIR:-$BUILD/ccache}
+# The compiler cache lives outside the clone, so a fresh clone (CI's) on
+# this machine starts warm; CCACHE_DIR overrides it.
+cache_home=${XDG_CACHE_HOME:-${HOME:+$HOME/.cache}}
+export CCACHE_DIR=${CCACHE_DIR:-${cache_home:-$BUILD}/privmem-ccache}
 export CCACHE_BASEDIR=$TREE
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
 

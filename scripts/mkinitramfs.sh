@@ -27,6 +27,28 @@ if [ "${INJECT_FAIL:-0}" = 1 ]; then
 	echo "injected_failure" >> "$root/tests/list"
 fi
 
+# KVM built as modules (the distro variant): the vendor module for the
+# guest's CPU (-cpu EPYC: kvm-amd) and what it depends on, in load order,
+# for the init to insmod before the tests.
+: > "$root/tests/modules"
+if grep -q '^CONFIG_KVM=m' "$TREE/.config"; then
+	moddir=$(echo "$OUT"/modroot/lib/modules/*)
+	[ -f "$moddir/modules.dep" ] || die "CONFIG_KVM=m but no modules installed in $OUT/modroot"
+	mkdir -p "$root/lib/modules"
+	for m in ${GUEST_MODULES:-kvm-amd}; do
+		dep=$(grep "/$m\.ko:" "$moddir/modules.dep") ||
+			die "$m.ko was not built (see $moddir/modules.dep)"
+		# modules.dep lists a module's dependencies last-loaded first.
+		# shellcheck disable=SC2086
+		for f in $(echo ${dep#*:} | tr ' ' '\n' | tac) "${dep%%:*}"; do
+			name=$(basename "$f" .ko)
+			grep -qx "$name" "$root/tests/modules" && continue
+			cp "$moddir/$f" "$root/lib/modules/"
+			echo "$name" >> "$root/tests/modules"
+		done
+	done
+fi
+
 cp "$TOP/scripts/guest-init.sh" "$root/init"
 chmod +x "$root/init"
 echo "$mode" > "$root/tests/mode"

@@ -16,7 +16,8 @@ rc=0
 flag=""
 [ "$rc" = 124 ] && flag=--timed-out
 step "verdict ($mode, $VARIANT)"
-python3 "$TOP/scripts/verdict.py" "$OUT/console-$mode.log" $flag
+# The summary line is also kept for scripts/check.sh's closing summary.
+python3 "$TOP/scripts/verdict.py" "$OUT/console-$mode.log" $flag | tee "$OUT/verdict-$mode.txt"
 if [ "$mode" = run ]; then
 	step "what the demo showed"
 	sed -n '/^# selftest: privmem_demo/,/^\(not \)\?ok /{/^# [^#]/{/selftest:/d;s/^# //p}}' \
