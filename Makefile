@@ -6,7 +6,9 @@
 #                     the booted default kernel and in the booted distro-like
 #                     kernel (KVM as modules)
 #   make check-distro the distro-like kernel's boot only
-#   make bench        the performance ratios, measured in one boot
+#   make bench        the performance ratios, each measured in one boot of
+#                     the distro-like kernel, with the direct map removal
+#                     on and off
 #   make check DEBUG=1   host tests, =n build, then the debug kernel's boot
 #                     only (lockdep, KASAN, kmemleak, DEBUG_VM)
 #   make check VARIANT=distro   likewise, that variant's boot only
@@ -54,8 +56,9 @@ build-nopriv: deps
 	@VARIANT=nopriv scripts/configure.sh
 	@VARIANT=nopriv scripts/build-kernel.sh
 
+# On the distro-like kernel unless VARIANT= says otherwise; two boots.
 bench:
-	@scripts/run-mode.sh bench
+	@VARIANT=$(or $(VARIANT),distro) scripts/bench.sh
 
 clean:
 	rm -rf build/default build/debug build/nopriv build/distro
