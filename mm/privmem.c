@@ -683,6 +683,17 @@ unsigned long privmem_total_pages(void)
 }
 
 /**
+ * privmem_mapping - whether an address space is a private memory file's
+ * @mapping: the address space
+ *
+ * Return: true for the mapping of a private memory file.
+ */
+bool privmem_mapping(struct address_space *mapping)
+{
+	return mapping && mapping->a_ops == &privmem_aops;
+}
+
+/**
  * privmem_active - whether any private memory exists
  *
  * Return: true while a private memory file is open or holds pages.

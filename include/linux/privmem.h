@@ -12,6 +12,7 @@
 #include <linux/types.h>
 #include <linux/err.h>
 
+struct address_space;
 struct file;
 
 /**
@@ -48,6 +49,7 @@ int privmem_get_pfn(struct file *file, pgoff_t index, unsigned long *pfn,
 void privmem_put_pfn(unsigned long pfn);
 unsigned long privmem_total_pages(void);
 bool privmem_active(void);
+bool privmem_mapping(struct address_space *mapping);
 
 #else /* !CONFIG_PRIVMEM */
 
@@ -81,6 +83,11 @@ static inline unsigned long privmem_total_pages(void)
 }
 
 static inline bool privmem_active(void)
+{
+	return false;
+}
+
+static inline bool privmem_mapping(struct address_space *mapping)
 {
 	return false;
 }
