@@ -140,6 +140,77 @@ static void test_pages_charged_to_creator(void)
 	ksft_test_result(ok, "private pages are charged to the creator's memcg\n");
 }
 
+#define FAULT_SLOT	10
+#define FAULT_GPA	0x100000000ull
+#define FAULT_SIZE	SZ_16M
+#define FAULT_KEY	0x6d656d6367726f75ull
+
+/* Writes every page of the private range, then checks every page. */
+static void guest_code(void)
+{
+	uint64_t gpa;
+
+	for (gpa = FAULT_GPA; gpa < FAULT_GPA + FAULT_SIZE; gpa += PAGE_SIZE)
+		WRITE_ONCE(*(uint64_t *)gpa, gpa ^ FAULT_KEY);
+	for (gpa = FAULT_GPA; gpa < FAULT_GPA + FAULT_SIZE; gpa += PAGE_SIZE)
+		GUEST_ASSERT_1(READ_ONCE(*(uint64_t *)gpa) == (gpa ^ FAULT_KEY), gpa);
+	GUEST_DONE();
+}
+
+/*
+ * A guest fault past memory.max of the guest_memfd's creator ends KVM_RUN
+ * with ENOMEM and a private memory fault exit; with room again, the same
+ * guest goes on and nothing it wrote is lost.
+ */
+static void test_guest_fault_at_limit(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+	bool ok = true;
+	int fd, r, err;
+
+	enter_cgroup(CG_A);
+	vm = __vm_create_type_with_vcpus(KVM_X86_SW_PROTECTED_VM, 1,
+					 FAULT_SIZE / PAGE_SIZE, guest_code,
+					 &vcpu);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, FAULT_GPA,
+				    FAULT_SLOT, FAULT_SIZE / PAGE_SIZE, 0);
+	virt_map(vm, FAULT_GPA, FAULT_GPA, FAULT_SIZE / PAGE_SIZE);
+	fd = vm_create_guest_memfd(vm, FAULT_SIZE, 0);
+	vm_mem_region_bind_guest_memfd(vm, FAULT_SLOT, fd, 0);
+	vm_mem_set_private(vm, FAULT_GPA, FAULT_SIZE);
+	/* The VMM's own allocations go elsewhere; only the guest's pay. */
+	enter_cgroup(CG_B);
+
+	set_max(CG_A, current_of(CG_A) + SZ_4M);
+	r = __vcpu_run(vcpu);
+	err = errno;
+	ok &= expect(r == -1 && err == ENOMEM &&
+		     vcpu->run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
+		     (vcpu->run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_PRIVATE),
+		     "KVM_RUN at the limit: %d errno %d exit %u", r, err,
+		     vcpu->run->exit_reason);
+
+	set_max(CG_A, -1);
+	vcpu_run(vcpu);
+	switch (get_ucall(vcpu, &uc)) {
+	case UCALL_DONE:
+		break;
+	case UCALL_ABORT:
+		REPORT_GUEST_ASSERT_1(uc, "gpa 0x%lx lost its data");
+		ok = false;
+		break;
+	default:
+		TEST_FAIL("unexpected exit %s",
+			  exit_reason_str(vcpu->run->exit_reason));
+	}
+
+	close(fd);
+	kvm_vm_free(vm);
+	ksft_test_result(ok, "a guest fault at memory.max exits with ENOMEM, nothing lost\n");
+}
+
 /*
  * Alternating 4K attributes over a large range makes the attribute tree
  * grow; its nodes are charged, so memory.max ends it with ENOMEM.
@@ -188,8 +259,9 @@ int main(void)
 	mkdir(CG_B, 0755);
 
 	ksft_print_header();
-	ksft_set_plan(2);
+	ksft_set_plan(3);
 	test_pages_charged_to_creator();
+	test_guest_fault_at_limit();
 	test_attributes_charged();
 	enter_cgroup(CG_ROOT);
 	ksft_finished();

@@ -8,7 +8,8 @@
  * Private pages are out of the direct map and out of user page tables, so
  * no scan may find a single run.  A page of the host's own memory filled
  * the same way, with another key, proves that each scan does see what is
- * there.  The host must also survive the scans.
+ * there.  The host must also survive the scans.  Hibernation, which would
+ * write all of memory to disk, is refused while private memory exists.
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -204,6 +205,29 @@ static void test_scan(enum scan_kind kind, uint64_t key)
 			 scan_names[kind]);
 }
 
+/* With a guest_memfd open, writing "disk" to /sys/power/state fails. */
+static void test_hibernation_refused(void)
+{
+	char states[128] = {};
+	ssize_t n;
+	int fd;
+
+	/* /sys/power/disk exists only with CONFIG_HIBERNATION. */
+	if (access("/sys/power/disk", F_OK)) {
+		ksft_test_result_skip("hibernation: not built in\n");
+		return;
+	}
+	fd = open("/sys/power/state", O_RDWR);
+	TEST_ASSERT(fd >= 0, "opening /sys/power/state failed");
+	n = read(fd, states, sizeof(states) - 1);
+	TEST_ASSERT(n >= 0, "reading /sys/power/state failed");
+	ksft_print_msg("/sys/power/state offers: %s", states);
+	n = pwrite(fd, "disk", 4, 0);
+	ksft_test_result(n == -1 && errno == EPERM && !strstr(states, "disk"),
+			 "hibernation refused while private memory exists\n");
+	close(fd);
+}
+
 int main(void)
 {
 	struct kvm_vcpu *vcpu;
@@ -216,7 +240,7 @@ int main(void)
 	TEST_REQUIRE(vm_type_supported(KVM_X86_SW_PROTECTED_VM));
 
 	ksft_print_header();
-	ksft_set_plan(3);
+	ksft_set_plan(4);
 
 	vm = __vm_create_type_with_vcpus(KVM_X86_SW_PROTECTED_VM, 1, TEST_NPAGES,
 					 guest_code, &vcpu);
@@ -238,6 +262,7 @@ int main(void)
 	test_scan(SCAN_KCORE, key);
 	test_scan(SCAN_PROC_MEM, key);
 	test_scan(SCAN_VM_READV, key);
+	test_hibernation_refused();
 
 	close(fd);
 	kvm_vm_free(vm);
