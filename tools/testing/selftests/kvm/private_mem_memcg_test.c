@@ -220,13 +220,22 @@ static void test_attributes_charged(void)
 	const uint64_t base = 1ull << 36;
 	struct kvm_vm *vm;
 	uint64_t i, limit = 4ul << 20;
-	int r = 0, err = 0;
+	int r = 0, err = 0, max_fd;
 	long start, charged;
+	char val[32];
 
 	enter_cgroup(CG_A);
 	vm = ____vm_create_type(VM_MODE_DEFAULT, 0, KVM_X86_SW_PROTECTED_VM);
+	/*
+	 * Opened before the limit: at the limit, anything this task
+	 * allocates with accounting (a struct file for open()) would call
+	 * the memcg OOM killer on it.
+	 */
+	max_fd = open(CG_A "/memory.max", O_WRONLY);
+	TEST_ASSERT(max_fd >= 0, "opening memory.max failed");
 	start = current_of(CG_A);
-	set_max(CG_A, start + SZ_4M);
+	snprintf(val, sizeof(val), "%ld", start + SZ_4M);
+	TEST_ASSERT(write(max_fd, val, strlen(val)) > 0, "setting memory.max failed");
 
 	/* Far more than 4M of metadata if nothing stopped it. */
 	for (i = 0; i < limit; i++) {
@@ -238,8 +247,9 @@ static void test_attributes_charged(void)
 			break;
 		}
 	}
+	TEST_ASSERT(pwrite(max_fd, "max", 3, 0) == 3, "resetting memory.max failed");
+	close(max_fd);
 	charged = current_of(CG_A) - start;
-	set_max(CG_A, -1);
 	ksft_print_msg("%lu single-page ranges before the limit; %ld KiB charged\n",
 		       i, charged >> 10);
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * A memory error on a private page.  The guest writes two private pages;
- * the host finds their pfns (the only new unevictable, unmapped,
- * non-anonymous LRU pages in /proc/kpageflags) and injects a memory error
+ * the host finds their pfns (the only new dirty, unmapped, non-anonymous,
+ * non-swap-backed pages in /proc/kpageflags) and injects a memory error
  * into one of them with the hwpoison debugfs interface.  The guest's next
  * access to that page must end KVM_RUN with EHWPOISON and a private
  * KVM_EXIT_MEMORY_FAULT at its GPA, the other page must keep its data,
@@ -26,10 +26,11 @@
 #define KEY		0x686f6e6573747921ull
 #define INJECT		"/sys/kernel/debug/hwpoison/corrupt-pfn"
 
-#define KPF_LRU		5
+#define KPF_UPTODATE	3
+#define KPF_DIRTY	4
 #define KPF_MMAP	11
 #define KPF_ANON	12
-#define KPF_UNEVICTABLE	18
+#define KPF_SWAPBACKED	14
 #define KPF_HWPOISON	19
 
 static void guest_code(void)
@@ -46,12 +47,18 @@ static void guest_code(void)
 	}
 }
 
-/* Whether a kpageflags word looks like a private memory page. */
+/*
+ * Whether a kpageflags word looks like a private memory page: file pages
+ * that are dirty but not swap-backed (tmpfs) and mapped nowhere.  Not the
+ * LRU bits: a new page may still wait in a per-CPU batch.
+ */
 static bool looks_private(uint64_t flags)
 {
-	return (flags & (1ull << KPF_LRU)) && (flags & (1ull << KPF_UNEVICTABLE)) &&
-	       !(flags & (1ull << KPF_MMAP)) && !(flags & (1ull << KPF_ANON)) &&
-	       !(flags & (1ull << KPF_HWPOISON));
+	uint64_t want = (1ull << KPF_UPTODATE) | (1ull << KPF_DIRTY);
+	uint64_t none = (1ull << KPF_MMAP) | (1ull << KPF_ANON) |
+			(1ull << KPF_SWAPBACKED) | (1ull << KPF_HWPOISON);
+
+	return (flags & want) == want && !(flags & none);
 }
 
 /* Mark in @map (one byte per pfn) every pfn that looks private. */
