@@ -9,6 +9,8 @@
 #   make bench        the performance ratios, each measured in one boot of
 #                     the distro-like kernel, with the direct map removal
 #                     on and off
+#   make stress       long runs in one boot of the default kernel (or
+#                     VARIANT=): 600 s of the stress test, 1e5 fuzzer calls
 #   make check DEBUG=1   host tests, =n build, then the debug kernel's boot
 #                     only (lockdep, KASAN, kmemleak, DEBUG_VM)
 #   make check VARIANT=distro   likewise, that variant's boot only
@@ -20,7 +22,7 @@ export DEBUG
 # or VARIANT= names.
 CHECK_VARIANTS := $(or $(VARIANT),$(if $(filter 1,$(DEBUG)),debug),default distro)
 
-.PHONY: all build build-nopriv run check check-host check-distro bench deps tree clean distclean
+.PHONY: all build build-nopriv run check check-host check-distro bench stress deps tree clean distclean
 
 all: build
 
@@ -59,6 +61,9 @@ build-nopriv: deps
 # On the distro-like kernel unless VARIANT= says otherwise; two boots.
 bench:
 	@VARIANT=$(or $(VARIANT),distro) scripts/bench.sh
+
+stress:
+	@scripts/run-mode.sh stress
 
 clean:
 	rm -rf build/default build/debug build/nopriv build/distro

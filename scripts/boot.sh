@@ -5,7 +5,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-mode=${1:?usage: boot.sh check|run|bench}
+mode=${1:?usage: boot.sh check|run|bench|stress}
 limit=${BOOT_TIMEOUT:-2400}
 log=$OUT/console-$mode.log
 mem=${GUEST_MEM:-3G}

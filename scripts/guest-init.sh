@@ -10,7 +10,9 @@ mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 
 mode=$(cat /tests/mode)
-timeout=${PRIVMEM_TEST_TIMEOUT:-600}
+# Per-program limit: set by mkinitramfs.sh for the mode, else 600 s.
+timeout=$(cat /tests/timeout 2>/dev/null)
+timeout=${timeout:-${PRIVMEM_TEST_TIMEOUT:-600}}
 n=$(grep -c . /tests/list)
 # Kernel modules to load first (KVM when built as modules), in load order;
 # loading them is test 1, so a module that does not load fails the run.

@@ -4,7 +4,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-mode=${1:?usage: mkinitramfs.sh check|run|bench}
+mode=${1:?usage: mkinitramfs.sh check|run|bench|stress}
 root=$OUT/initramfs-$mode
 rm -rf "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,tests}
@@ -52,4 +52,13 @@ fi
 cp "$TOP/scripts/guest-init.sh" "$root/init"
 chmod +x "$root/init"
 echo "$mode" > "$root/tests/mode"
+# Each program's time limit in the guest: stress mode's programs run for
+# 600 s by design and need room above that.
+if [ -z "${PRIVMEM_TEST_TIMEOUT:-}" ]; then
+	case "$mode" in
+	stress) PRIVMEM_TEST_TIMEOUT=1200 ;;
+	*) PRIVMEM_TEST_TIMEOUT=600 ;;
+	esac
+fi
+echo "$PRIVMEM_TEST_TIMEOUT" > "$root/tests/timeout"
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$OUT/initramfs-$mode.cpio.gz"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Build everything, boot MODE (check, run or bench) and judge the console.
+# Build everything, boot MODE (check, run, bench or stress) and judge the
+# console.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-mode=${1:?usage: run-mode.sh check|run|bench}
+mode=${1:?usage: run-mode.sh check|run|bench|stress}
 "$TOP/scripts/deps.sh"
 "$TOP/scripts/assemble.sh"
 "$TOP/scripts/configure.sh"
@@ -17,7 +18,10 @@ flag=""
 [ "$rc" = 124 ] && flag=--timed-out
 step "verdict ($mode, $VARIANT)"
 # The summary line is also kept for scripts/check.sh's closing summary.
-python3 "$TOP/scripts/verdict.py" "$OUT/console-$mode.log" $flag | tee "$OUT/verdict-$mode.txt"
+# What the programs printed comes after the verdict, even a failing one.
+vrc=0
+python3 "$TOP/scripts/verdict.py" "$OUT/console-$mode.log" $flag |
+	tee "$OUT/verdict-$mode.txt" || vrc=$?
 if [ "$mode" = run ]; then
 	step "what the demo showed"
 	sed -n '/^# selftest: privmem_demo/,/^\(not \)\?ok /{/^# [^#]/{/selftest:/d;s/^# //p}}' \
@@ -29,3 +33,13 @@ if [ "$mode" = bench ]; then
 	step "ratios measured in one boot"
 	sed -n 's/^# \([a-z0-9_]*: [0-9.][0-9.]*\)\r\?$/\1/p' "$OUT/console-$mode.log"
 fi
+if [ "$mode" = stress ]; then
+	# The stress test's and the fuzzer's summaries (the guest's init and
+	# kselftest each prefix program output with '# ').
+	step "what the long runs counted"
+	sed -n '/^# selftest: \(private_mem_stress_test\|privmem_fuzz\)/,/^\(not \)\?ok /{
+		s/^# # \(.*\(s, [0-9]* VMs:\|conversions:\|punches:\|pre-faults:\|guest data lost:\|calls in \).*\)\r\?$/\1/p
+		s/^# # \(seed .*\)\r\?$/\1/p
+	}' "$OUT/console-$mode.log"
+fi
+exit $vrc
