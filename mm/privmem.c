@@ -12,8 +12,10 @@
  *
  * The pages also leave the kernel direct map while they are in a file, so
  * a stray kernel access (/proc/kcore, /dev/mem, a bug) cannot read them;
- * they get it back, zeroed, when they leave the file.  privmem.direct_map=1
- * on the command line keeps them mapped.
+ * they get it back, zeroed, when they leave the file.  /dev/mem refuses to
+ * map RAM that is out of the direct map, and user mappings it made before
+ * are zapped here.  privmem.direct_map=1 on the command line keeps them
+ * mapped.
  *
  * Huge folios: where a PMD-sized, PMD-aligned range fits in the file and
  * none of it is populated yet, a PMD-order folio is tried first, so the
@@ -25,6 +27,7 @@
 #include <linux/fs.h>
 #include <linux/falloc.h>
 #include <linux/highmem.h>
+#include <linux/ioport.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mount.h>
@@ -61,7 +64,7 @@
  */
 struct privmem_ctx {
 	const struct privmem_guest_ops *ops;
-	struct mutex owner_lock;
+	struct mutex owner_lock;	/* owner vs. its release */
 	void *owner;
 	struct mem_cgroup *memcg;
 };
@@ -103,6 +106,20 @@ static void privmem_clear_folio(struct folio *folio)
 }
 
 /*
+ * Where /dev/mem can map RAM (!CONFIG_STRICT_DEVMEM), zap its user
+ * mappings of @folio, which has just left the direct map: from now on
+ * mmap_mem() refuses it.  Cheap when nothing maps /dev/mem.  The folio is
+ * still zeroed and no owner has it yet.
+ */
+static void privmem_revoke_devmem(struct folio *folio)
+{
+	if (!IS_ENABLED(CONFIG_DEVMEM) || IS_ENABLED(CONFIG_STRICT_DEVMEM))
+		return;
+	unmap_mapping_range(iomem_get_mapping(), PFN_PHYS(folio_pfn(folio)),
+			    folio_size(folio), 1);
+}
+
+/*
  * Take @folio out of the direct map.  On failure (no memory to split a
  * large direct mapping) the pages already done are mapped back.
  */
@@ -124,6 +141,7 @@ static int privmem_unmap_folio(struct folio *folio)
 	}
 	addr = (unsigned long)folio_address(folio);
 	flush_tlb_kernel_range(addr, addr + folio_size(folio));
+	privmem_revoke_devmem(folio);
 	return 0;
 }
 
