@@ -10,7 +10,8 @@
 #                     the distro-like kernel, with the direct map removal
 #                     on and off
 #   make stress       long runs in one boot of the default kernel (or
-#                     VARIANT=): 600 s of the stress test, 1e5 fuzzer calls
+#                     VARIANT=, DEBUG=1): 600 s of the stress test, 1e5
+#                     fuzzer calls, 300 s of trinity next to live guests
 #   make check DEBUG=1   host tests, =n build, then the debug kernel's boot
 #                     only (lockdep, KASAN, kmemleak, DEBUG_VM)
 #   make check VARIANT=distro   likewise, that variant's boot only

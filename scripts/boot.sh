@@ -6,7 +6,11 @@ set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 mode=${1:?usage: boot.sh check|run|bench|stress}
-limit=${BOOT_TIMEOUT:-2400}
+# Stress mode runs three long programs (~20 min, more under KASAN).
+case "$mode" in
+stress) limit=${BOOT_TIMEOUT:-4800} ;;
+*) limit=${BOOT_TIMEOUT:-2400} ;;
+esac
 log=$OUT/console-$mode.log
 mem=${GUEST_MEM:-3G}
 smp=${GUEST_SMP:-2}

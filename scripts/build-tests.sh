@@ -9,7 +9,8 @@ step "installing uAPI headers"
 make -s headers_install >/dev/null
 
 kst=$TREE/tools/testing/selftests/kvm
-targets=$(awk '!/^#/ && NF { print $2 }' "$TOP/tests/guest.list" | sort -u)
+# Entries starting with @ are scripts, not selftests.
+targets=$(awk '!/^#/ && NF && $2 !~ /^@/ { print $2 }' "$TOP/tests/guest.list" | sort -u)
 step "building guest programs: $(echo $targets | wc -w) targets"
 log=$OUT/selftests.log
 # shellcheck disable=SC2046

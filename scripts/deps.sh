@@ -4,7 +4,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 PKGS="build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
-      kmod ccache python3 rsync qemu-system-x86 busybox-static"
+      kmod ccache python3 rsync qemu-system-x86 busybox-static trinity"
 
 missing=""
 for p in $PKGS; do

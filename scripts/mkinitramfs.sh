@@ -16,10 +16,32 @@ kst=$TREE/tools/testing/selftests/kvm
 while read -r m prog args; do
 	case "$m" in ''|'#'*) continue ;; esac
 	[ "$m" = "$mode" ] || continue
-	name=$(basename "$prog")
-	cp "$kst/$prog" "$root/tests/$name"
+	# ONLY="name ..." keeps just those programs (for quick iterations).
+	if [ -n "${ONLY:-}" ] && ! echo " $ONLY " | grep -q " $(basename "${prog#@}") "; then
+		continue
+	fi
+	case "$prog" in
+	@*)	# A script of scripts/guest/, not a selftest.
+		name=${prog#@}
+		cp "$TOP/scripts/guest/$name" "$root/tests/$name" ;;
+	*)	name=$(basename "$prog")
+		cp "$kst/$prog" "$root/tests/$name" ;;
+	esac
 	echo "$name $args" >> "$root/tests/list"
 done < "$TOP/tests/guest.list"
+
+# trinity_guests runs Debian's trinity (dynamically linked: with its
+# libraries) next to the stress test.
+if [ -f "$root/tests/trinity_guests" ]; then
+	command -v trinity >/dev/null || die "trinity is not installed (scripts/deps.sh)"
+	cp "$(command -v trinity)" "$root/bin/trinity"
+	for lib in $(ldd "$(command -v trinity)" | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	mkdir -p "$root/etc"
+	cp -n "$kst/x86_64/private_mem_stress_test" "$root/tests/"
+fi
 if [ "${INJECT_FAIL:-0}" = 1 ]; then
 	# A program that fails on purpose, to show the verdict catches it.
 	printf '#!/bin/sh\necho "not ok 1 injected failure"\nexit 1\n' > "$root/tests/injected_failure"

@@ -37,9 +37,10 @@ if [ "$mode" = stress ]; then
 	# The stress test's and the fuzzer's summaries (the guest's init and
 	# kselftest each prefix program output with '# ').
 	step "what the long runs counted"
-	sed -n '/^# selftest: \(private_mem_stress_test\|privmem_fuzz\)/,/^\(not \)\?ok /{
+	sed -n '/^# selftest: \(private_mem_stress_test\|privmem_fuzz\|trinity_guests\)/,/^\(not \)\?ok /{
 		s/^# # \(.*\(s, [0-9]* VMs:\|conversions:\|punches:\|pre-faults:\|guest data lost:\|calls in \).*\)\r\?$/\1/p
 		s/^# # \(seed .*\)\r\?$/\1/p
+		s/^# \(trinity calls: .*\|kernel taint: .*\|guest data lost: .*\)\r\?$/\1/p
 	}' "$OUT/console-$mode.log"
 fi
 exit $vrc
