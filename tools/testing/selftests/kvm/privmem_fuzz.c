@@ -235,6 +235,8 @@ static const unsigned int op_weight[NR_OPS] = {
 };
 
 static uint64_t op_ok[NR_OPS], op_err[NR_OPS];
+/* Time spent in each kind of call, to see what a slow kernel spends on. */
+static double op_secs[NR_OPS];
 /* Calls whose outcome was predicted (must fail, must work, this errno). */
 static uint64_t nr_predicted;
 #define MAX_ERRNO	134
@@ -1832,7 +1834,8 @@ int main(int argc, char *argv[])
 {
 	struct sigaction sa = { .sa_handler = crash_handler };
 	uint64_t n, progress_every, last_progress = 0, errs = 0, oks = 0;
-	struct timespec t0, t1;
+	struct timespec t0, t1, c0, c1;
+	enum op op;
 	pthread_t watchdog;
 	long before_kb, after_kb;
 	struct kvm_vm *probe;
@@ -1918,7 +1921,12 @@ int main(int argc, char *argv[])
 		/* What fallocate() and pre-faults may have allocated, back. */
 		if (alloc_bytes > ALLOC_BUDGET)
 			close_all_gmems("gmem, giving memory back");
-		op_fn[pick_op()]();
+		op = pick_op();
+		clock_gettime(CLOCK_MONOTONIC, &c0);
+		op_fn[op]();
+		clock_gettime(CLOCK_MONOTONIC, &c1);
+		op_secs[op] += c1.tv_sec - c0.tv_sec +
+			       (c1.tv_nsec - c0.tv_nsec) / 1e9;
 	}
 	close_everything();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -1927,8 +1935,8 @@ int main(int argc, char *argv[])
 		char line[256];
 		int len, e;
 
-		len = snprintf(line, sizeof(line), "  %-12s %6lu ok", op_name[i],
-			       op_ok[i]);
+		len = snprintf(line, sizeof(line), "  %-12s %6.1f s %6lu ok",
+			       op_name[i], op_secs[i], op_ok[i]);
 		for (e = 0; e < MAX_ERRNO; e++)
 			if (op_errno[i][e] && len < (int)sizeof(line))
 				len += snprintf(line + len, sizeof(line) - len,
