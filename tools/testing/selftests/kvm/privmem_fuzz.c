@@ -1315,7 +1315,8 @@ static void op_fragment(void)
 
 	if (!vm)
 		return op_create_vm();
-	n = one_in(8) ? 4096 + rnd_below(4096) : 16 + rnd_below(256);
+	/* Long runs are rare: under a debug kernel each ioctl takes milliseconds. */
+	n = one_in(64) ? 4096 + rnd_below(4096) : 16 + rnd_below(256);
 	base = (1ull << 36) + rnd_below(64) * SZ_1G;
 	attributes = vm->type == KVM_X86_SW_PROTECTED_VM && !one_in(4) ?
 		     KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
