@@ -120,24 +120,25 @@ static void privmem_revoke_devmem(struct folio *folio)
 }
 
 /*
- * Take @folio out of the direct map.  On failure (no memory to split a
- * large direct mapping) the pages already done are mapped back.
+ * Take @folio out of the direct map, in one change: a PMD-sized folio that
+ * fills a large direct mapping keeps it, as one non-present entry.  That
+ * entry is split before the folio is (privmem_split_direct_map()), so that
+ * freeing part of the folio never has to allocate.
  */
 static int privmem_unmap_folio(struct folio *folio)
 {
-	long i, nr = folio_nr_pages(folio);
 	unsigned long addr;
 	int err;
 
 	if (!privmem_unmap)
 		return 0;
-	for (i = 0; i < nr; i++) {
-		err = set_direct_map_invalid_noflush(folio_page(folio, i));
-		if (err) {
-			while (i--)
-				set_direct_map_default_noflush(folio_page(folio, i));
-			return err;
-		}
+	err = set_direct_map_range_noflush(folio_page(folio, 0),
+					   folio_nr_pages(folio), false);
+	if (err) {
+		/* Undoing what was done never needs to split anything. */
+		set_direct_map_range_noflush(folio_page(folio, 0),
+					     folio_nr_pages(folio), true);
+		return err;
 	}
 	addr = (unsigned long)folio_address(folio);
 	flush_tlb_kernel_range(addr, addr + folio_size(folio));
@@ -146,18 +147,30 @@ static int privmem_unmap_folio(struct folio *folio)
 }
 
 /*
- * Give @folio its direct map back.  The direct mapping was split to 4K
- * when the folio was unmapped, so this never allocates (->free_folio()
- * relies on that too).  Making a mapping present needs no flush.
+ * Give @folio its direct map back, whole: this never allocates (the
+ * mapping is either one large entry the folio fills or already split),
+ * which ->free_folio() relies on.  Making a mapping present needs no
+ * flush.
  */
 static void privmem_map_folio(struct folio *folio)
 {
-	long i, nr = folio_nr_pages(folio);
-
 	if (!privmem_unmap)
 		return;
-	for (i = 0; i < nr; i++)
-		set_direct_map_default_noflush(folio_page(folio, i));
+	set_direct_map_range_noflush(folio_page(folio, 0),
+				     folio_nr_pages(folio), true);
+}
+
+/*
+ * Split the direct mapping of @page down to 4K while it is out of the
+ * direct map: from then on any part of it can come back alone without an
+ * allocation.  Changing one page of a large non-present entry splits it;
+ * the page itself stays non-present.  May sleep.
+ */
+static int privmem_split_direct_map(struct page *page)
+{
+	if (!privmem_unmap)
+		return 0;
+	return set_direct_map_invalid_noflush(page);
 }
 
 /*
@@ -321,7 +334,8 @@ static struct folio *privmem_punch_edge(struct address_space *mapping,
 		return NULL;
 	if (!folio_test_large(folio) ||
 	    (folio->index >= start && folio_next_index(folio) <= end) ||
-	    !split_folio(folio)) {
+	    (!privmem_split_direct_map(folio_page(folio, 0)) &&
+	     !split_folio(folio))) {
 		folio_unlock(folio);
 		folio_put(folio);
 		return NULL;
@@ -505,17 +519,20 @@ static void privmem_free_folio(struct folio *folio)
 
 	/*
 	 * Guest data must not reach the next user of the page.  Callers of
-	 * ->free_folio() do not promise a context that may sleep.  A
-	 * poisoned page is never used again: it stays unmapped, untouched.
+	 * ->free_folio() do not promise a context that may sleep, so the
+	 * direct map comes back whole (privmem_map_folio() never allocates).
+	 * A poisoned page is never used again and never touched: a small one
+	 * stays out of the direct map.  A large folio that memory_failure()
+	 * could not split has its poisoned page mapped again with the rest,
+	 * since splitting its mapping here could need memory.
 	 */
+	if (folio_test_large(folio) || !PageHWPoison(&folio->page))
+		privmem_map_folio(folio);
 	for (i = 0; i < nr; i++) {
 		struct page *page = folio_page(folio, i);
 
-		if (PageHWPoison(page))
-			continue;
-		if (privmem_unmap)
-			set_direct_map_default_noflush(page);
-		clear_highpage(page);
+		if (!PageHWPoison(page))
+			clear_highpage(page);
 	}
 	atomic_long_sub(nr, &privmem_nr_allocated);
 }
@@ -534,6 +551,8 @@ static int privmem_error_remove_page(struct address_space *mapping,
 	struct folio *folio = page_folio(page);
 	pgoff_t index = folio->index + folio_page_idx(folio, page);
 
+	/* Its neighbours may now be freed one by one (see above). */
+	privmem_split_direct_map(page);
 	mutex_lock(&ctx->owner_lock);
 	if (ctx->owner && ctx->ops->error)
 		ctx->ops->error(ctx->owner, index, index + 1);
