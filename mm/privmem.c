@@ -125,9 +125,8 @@ static void privmem_revoke_devmem(struct folio *folio)
  * entry is split before the folio is (privmem_split_direct_map()), so that
  * freeing part of the folio never has to allocate.
  */
-static int privmem_unmap_folio(struct folio *folio)
+static int privmem_unmap_folio_noflush(struct folio *folio)
 {
-	unsigned long addr;
 	int err;
 
 	if (!privmem_unmap)
@@ -140,10 +139,18 @@ static int privmem_unmap_folio(struct folio *folio)
 					     folio_nr_pages(folio), true);
 		return err;
 	}
-	addr = (unsigned long)folio_address(folio);
-	flush_tlb_kernel_range(addr, addr + folio_size(folio));
 	privmem_revoke_devmem(folio);
 	return 0;
+}
+
+static int privmem_unmap_folio(struct folio *folio)
+{
+	unsigned long addr = (unsigned long)folio_address(folio);
+	int err = privmem_unmap_folio_noflush(folio);
+
+	if (!err && privmem_unmap)
+		flush_tlb_kernel_range(addr, addr + folio_size(folio));
+	return err;
 }
 
 /*
@@ -174,20 +181,16 @@ static int privmem_split_direct_map(struct page *page)
 }
 
 /*
- * Zero a new folio and insert it at @index, charging it with @gfp.  It is
- * marked dirty because its content exists nowhere else: truncation of a
- * huge folio whose split fails must keep it rather than drop it
- * (truncate_inode_partial_folio()).
+ * Insert a zeroed folio that is out of the direct map, TLBs flushed, at
+ * @index, charging it with @gfp.  It is marked dirty because its content
+ * exists nowhere else: truncation of a huge folio whose split fails must
+ * keep it rather than drop it (truncate_inode_partial_folio()).
  */
-static int privmem_add_folio(struct address_space *mapping,
-			     struct folio *folio, pgoff_t index, gfp_t gfp)
+static int privmem_insert_folio(struct address_space *mapping,
+				struct folio *folio, pgoff_t index, gfp_t gfp)
 {
 	int err;
 
-	privmem_clear_folio(folio);
-	err = privmem_unmap_folio(folio);
-	if (err)
-		return err;
 	__folio_set_locked(folio);
 	err = filemap_add_folio(mapping, folio, index, gfp);
 	if (err) {
@@ -199,6 +202,19 @@ static int privmem_add_folio(struct address_space *mapping,
 	folio_mark_dirty(folio);
 	atomic_long_add(folio_nr_pages(folio), &privmem_nr_allocated);
 	return 0;
+}
+
+/* Zero a new folio, take it out of the direct map and insert it. */
+static int privmem_add_folio(struct address_space *mapping,
+			     struct folio *folio, pgoff_t index, gfp_t gfp)
+{
+	int err;
+
+	privmem_clear_folio(folio);
+	err = privmem_unmap_folio(folio);
+	if (err)
+		return err;
+	return privmem_insert_folio(mapping, folio, index, gfp);
 }
 
 /* Whether no page of [@index, @index + @nr) is in the file. */
@@ -288,29 +304,149 @@ static struct folio *privmem_get_folio(struct inode *inode, pgoff_t index)
 	}
 }
 
+/*
+ * fallocate() prepares up to this many folios (zeroed, out of the direct
+ * map) before one kernel TLB flush, then inserts them: a flush is an IPI
+ * to every CPU.
+ */
+#define PRIVMEM_BATCH	32
+
+struct privmem_batch {
+	struct folio *folio[PRIVMEM_BATCH];
+	pgoff_t index[PRIVMEM_BATCH];
+	int nr;
+};
+
+/*
+ * Prepare the folio for @index, at most up to @end: PMD-sized where
+ * __privmem_alloc_folio() would make it so.  Returns the next index, or
+ * @index itself when the caller must allocate it the slow way.
+ */
+static pgoff_t privmem_batch_prepare(struct inode *inode, pgoff_t index,
+				     struct privmem_batch *b)
+{
+	struct address_space *mapping = inode->i_mapping;
+	pgoff_t huge_index = round_down(index, PRIVMEM_HUGE_NR);
+	gfp_t gfp = mapping_gfp_mask(mapping);
+	struct folio *folio = NULL;
+
+	if (PRIVMEM_HUGE_OK && huge_index == index &&
+	    huge_index + PRIVMEM_HUGE_NR <= privmem_nr_pages(inode) &&
+	    privmem_range_empty(mapping, huge_index, PRIVMEM_HUGE_NR))
+		folio = folio_alloc(gfp | __GFP_NORETRY | __GFP_NOWARN,
+				    PRIVMEM_HUGE_ORDER);
+	if (!folio && (!PRIVMEM_HUGE_OK || huge_index != index ||
+		       !privmem_range_empty(mapping, huge_index, PRIVMEM_HUGE_NR)))
+		folio = folio_alloc(gfp | __GFP_NOWARN, 0);
+	if (!folio)
+		return index;
+	privmem_clear_folio(folio);
+	if (privmem_unmap_folio_noflush(folio)) {
+		folio_put(folio);
+		return index;
+	}
+	b->folio[b->nr] = folio;
+	b->index[b->nr++] = index;
+	return index + folio_nr_pages(folio);
+}
+
+/* Populate [@index, @end) one folio at a time, the way faults do. */
+static int privmem_populate_slow(struct inode *inode, pgoff_t index,
+				 pgoff_t end)
+{
+	while (index < end) {
+		struct folio *folio = privmem_get_folio(inode, index);
+
+		if (IS_ERR(folio))
+			return PTR_ERR(folio);
+		index = folio_next_index(folio);
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+	return 0;
+}
+
+/*
+ * Flush, then insert the prepared folios.  One that does not go in (a
+ * racing allocation populated part of its range, or the memcg is at its
+ * limit) is given back, and its range is populated the slow way, which
+ * retries smaller or reports the error.
+ */
+static int privmem_batch_commit(struct inode *inode, struct privmem_batch *b)
+{
+	struct address_space *mapping = inode->i_mapping;
+	gfp_t gfp = mapping_gfp_mask(mapping);
+	struct mem_cgroup *old;
+	int i, err, ret = 0;
+
+	if (!b->nr)
+		return 0;
+	if (privmem_unmap)
+		flush_tlb_all();
+	for (i = 0; i < b->nr; i++) {
+		struct folio *folio = b->folio[i];
+		pgoff_t nr = folio_nr_pages(folio);
+
+		old = set_active_memcg(privmem_ctx(inode)->memcg);
+		err = privmem_insert_folio(mapping, folio, b->index[i],
+					   gfp | (nr > 1 ? __GFP_NORETRY :
+						  __GFP_RETRY_MAYFAIL));
+		set_active_memcg(old);
+		if (!err)
+			folio_unlock(folio);
+		folio_put(folio);
+		if (err && !ret)
+			ret = privmem_populate_slow(inode, b->index[i],
+						    b->index[i] + nr);
+	}
+	b->nr = 0;
+	return ret;
+}
+
 static long privmem_allocate(struct inode *inode, loff_t offset, loff_t len)
 {
 	struct address_space *mapping = inode->i_mapping;
 	pgoff_t index = offset >> PAGE_SHIFT;
 	pgoff_t end = (offset + len) >> PAGE_SHIFT;
+	struct privmem_batch b = { .nr = 0 };
 	struct folio *folio;
 	long err = 0;
 
 	filemap_invalidate_lock_shared(mapping);
-	while (index < end) {
+	while (index < end && !err) {
+		pgoff_t next;
+
 		if (signal_pending(current)) {
 			err = -EINTR;
 			break;
 		}
-		folio = privmem_get_folio(inode, index);
-		if (IS_ERR(folio)) {
-			err = PTR_ERR(folio);
-			break;
+		folio = filemap_get_folio(mapping, index);
+		if (folio) {
+			index = folio_next_index(folio);
+			folio_put(folio);
+			continue;
 		}
-		index = folio_next_index(folio);
-		folio_unlock(folio);
-		folio_put(folio);
+		next = privmem_batch_prepare(inode, index, &b);
+		if (next != index) {
+			index = next;
+			if (b.nr == PRIVMEM_BATCH) {
+				err = privmem_batch_commit(inode, &b);
+				cond_resched();
+			}
+			continue;
+		}
+		/* No folio prepared: the slow way, after what is pending. */
+		err = privmem_batch_commit(inode, &b);
+		if (!err)
+			err = privmem_populate_slow(inode, index, index + 1);
+		index++;
 		cond_resched();
+	}
+	/* Whatever is prepared goes in, or back, even after an error. */
+	if (b.nr) {
+		long r = privmem_batch_commit(inode, &b);
+
+		err = err ?: r;
 	}
 	filemap_invalidate_unlock_shared(mapping);
 	return err;
