@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Private-memory backends: what makes a guest_memfd page private to one
+ * VM on x86.  Each VM type with private memory has exactly one backend;
+ * Documentation/virt/kvm/x86/private-memory-backends.rst describes the
+ * interface.
+ */
+#ifndef ARCH_X86_KVM_PRIVATE_BACKEND_H
+#define ARCH_X86_KVM_PRIVATE_BACKEND_H
+
+#include <linux/kvm_host.h>
+
+/**
+ * struct kvm_private_backend - the vendor side of a VM type's private memory
+ * @name: for messages and debugfs.
+ * @vm_type: the KVM_X86_*_VM type the backend serves.
+ * @available: whether VMs of the type can run on this host now (firmware
+ *	present and initialised, TDP MMU in use).  KVM_CAP_VM_TYPES reports
+ *	the type only while this says yes.
+ * @vm_init: optional; set up the VM's vendor state at KVM_CREATE_VM.
+ * @vm_destroy: optional; tear it down.
+ * @make_private: optional; make the 2^@order pages at @pfn private to
+ *	@kvm at @gfn (both aligned to the order), before the first mapping of
+ *	any of them.  Called for every private fault: it must be cheap when
+ *	the pages are already private to @kvm at @gfn.  Returns 0 or a
+ *	negative errno, which ends the fault in a KVM_EXIT_MEMORY_FAULT.
+ * @max_level: optional; the largest mapping level (PG_LEVEL_*) the vendor
+ *	allows for private @pfn at @gfn.  Without it, any level the folio
+ *	and the attributes allow.
+ * @mem_enc_ioctl: optional; KVM_MEMORY_ENCRYPT_OP on a VM of the type.
+ *
+ * The guest's conversion protocol is the backend's exit handling; it asks
+ * user space for a conversion with kvm_private_request_conversion(), which
+ * is what a KVM_HC_MAP_GPA_RANGE hypercall does for any type.
+ */
+struct kvm_private_backend {
+	const char *name;
+	unsigned long vm_type;
+	bool (*available)(void);
+	int (*vm_init)(struct kvm *kvm);
+	void (*vm_destroy)(struct kvm *kvm);
+	int (*make_private)(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn,
+			    int order);
+	int (*max_level)(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn);
+	int (*mem_enc_ioctl)(struct kvm *kvm, void __user *argp);
+};
+
+int kvm_private_backend_register(const struct kvm_private_backend *backend);
+void kvm_private_backend_unregister(const struct kvm_private_backend *backend);
+const struct kvm_private_backend *kvm_private_backend_get(unsigned long type);
+
+int kvm_private_request_conversion(struct kvm_vcpu *vcpu, gpa_t gpa,
+				   u64 npages, u64 attrs,
+				   int (*complete)(struct kvm_vcpu *vcpu));
+
+static inline const struct kvm_private_backend *
+kvm_private_backend(struct kvm *kvm)
+{
+	return kvm->arch.private_backend;
+}
+
+static inline void kvm_private_vm_destroy(struct kvm *kvm)
+{
+	const struct kvm_private_backend *backend = kvm_private_backend(kvm);
+
+	if (backend && backend->vm_destroy)
+		backend->vm_destroy(kvm);
+}
+
+int kvm_private_prepare_pfn(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn,
+			    int order, u8 *max_level);
+
+#endif /* ARCH_X86_KVM_PRIVATE_BACKEND_H */
