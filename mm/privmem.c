@@ -3,19 +3,26 @@
  * Private memory: an fd whose pages are handed to exactly one owner (a
  * guest) by pfn, and that the host can never reach through the fd.
  *
- * The file has no read, write, splice or mmap, so its pages are never in
- * host user page tables and GUP cannot find them.  Pages are allocated by
- * the kernel on demand or by fallocate(), zeroed before first use and again
+ * The file has no read, write or splice.  Pages are allocated by the
+ * kernel on demand or by fallocate(), zeroed before first use and again
  * before they go back to the page allocator, kept off the movable zones and
  * out of reclaim.  Before any page leaves the file (punch hole, release) the
  * owner is told through its privmem_guest_ops and must drop its mappings.
  *
- * The pages also leave the kernel direct map while they are in a file, so
- * a stray kernel access (/proc/kcore, /dev/mem, a bug) cannot read them;
- * they get it back, zeroed, when they leave the file.  /dev/mem refuses to
- * map RAM that is out of the direct map, and user mappings it made before
- * are zapped here.  privmem.direct_map=1 on the command line keeps them
- * mapped.
+ * Every page is either private or shared.  A private page is never in a
+ * host user page table, so GUP cannot find it, and it is out of the kernel
+ * direct map, so a stray kernel access (/proc/kcore, /dev/mem, a bug)
+ * cannot read it; it gets the direct map back, zeroed, when it leaves the
+ * file.  /dev/mem refuses to map RAM that is out of the direct map, and
+ * user mappings it made before are zapped here.  privmem.direct_map=1 on
+ * the command line keeps private pages mapped.  A shared page is memory
+ * the owner lets the host see: a file created with PRIVMEM_MMAP can be
+ * mmap()ed (MAP_SHARED only), shared pages are served to those mappings,
+ * and they stay in the direct map like any page a user mapping holds, so
+ * that everything that reaches user memory through the kernel (GUP and
+ * kmap(), O_DIRECT, process_vm_readv(), /proc/PID/mem) works on them.  An
+ * access to a private page through such a mapping gets SIGBUS.  For now
+ * the kind is chosen for the whole file at creation (PRIVMEM_SHARED).
  *
  * Huge folios: where a PMD-sized, PMD-aligned range fits in the file and
  * none of it is populated yet, a PMD-order folio is tried first, so the
@@ -64,6 +71,7 @@
  */
 struct privmem_ctx {
 	const struct privmem_guest_ops *ops;
+	unsigned int flags;		/* PRIVMEM_*, fixed at creation */
 	struct mutex owner_lock;	/* owner vs. its release */
 	void *owner;
 	struct mem_cgroup *memcg;
@@ -93,6 +101,21 @@ static inline struct privmem_ctx *privmem_ctx(struct inode *inode)
 static inline pgoff_t privmem_nr_pages(struct inode *inode)
 {
 	return i_size_read(inode) >> PAGE_SHIFT;
+}
+
+/* Whether the page at @index is shared, i.e. the host may map and reach it. */
+static inline bool privmem_page_shared(struct inode *inode, pgoff_t index)
+{
+	return privmem_ctx(inode)->flags & PRIVMEM_SHARED;
+}
+
+/*
+ * Whether the file's pages leave the direct map.  Shared pages stay in it:
+ * the kernel reaches user memory through it (kmap() after GUP).
+ */
+static inline bool privmem_unmaps(struct inode *inode)
+{
+	return privmem_unmap && !(privmem_ctx(inode)->flags & PRIVMEM_SHARED);
 }
 
 static void privmem_clear_folio(struct folio *folio)
@@ -125,11 +148,12 @@ static void privmem_revoke_devmem(struct folio *folio)
  * entry is split before the folio is (privmem_split_direct_map()), so that
  * freeing part of the folio never has to allocate.
  */
-static int privmem_unmap_folio_noflush(struct folio *folio)
+static int privmem_unmap_folio_noflush(struct inode *inode,
+				       struct folio *folio)
 {
 	int err;
 
-	if (!privmem_unmap)
+	if (!privmem_unmaps(inode))
 		return 0;
 	err = set_direct_map_range_noflush(folio_page(folio, 0),
 					   folio_nr_pages(folio), false);
@@ -143,12 +167,12 @@ static int privmem_unmap_folio_noflush(struct folio *folio)
 	return 0;
 }
 
-static int privmem_unmap_folio(struct folio *folio)
+static int privmem_unmap_folio(struct inode *inode, struct folio *folio)
 {
 	unsigned long addr = (unsigned long)folio_address(folio);
-	int err = privmem_unmap_folio_noflush(folio);
+	int err = privmem_unmap_folio_noflush(inode, folio);
 
-	if (!err && privmem_unmap)
+	if (!err && privmem_unmaps(inode))
 		flush_tlb_kernel_range(addr, addr + folio_size(folio));
 	return err;
 }
@@ -211,7 +235,7 @@ static int privmem_add_folio(struct address_space *mapping,
 	int err;
 
 	privmem_clear_folio(folio);
-	err = privmem_unmap_folio(folio);
+	err = privmem_unmap_folio(mapping->host, folio);
 	if (err)
 		return err;
 	return privmem_insert_folio(mapping, folio, index, gfp);
@@ -341,7 +365,7 @@ static pgoff_t privmem_batch_prepare(struct inode *inode, pgoff_t index,
 	if (!folio)
 		return index;
 	privmem_clear_folio(folio);
-	if (privmem_unmap_folio_noflush(folio)) {
+	if (privmem_unmap_folio_noflush(inode, folio)) {
 		folio_put(folio);
 		return index;
 	}
@@ -381,7 +405,7 @@ static int privmem_batch_commit(struct inode *inode, struct privmem_batch *b)
 
 	if (!b->nr)
 		return 0;
-	if (privmem_unmap)
+	if (privmem_unmaps(inode))
 		flush_tlb_all();
 	for (i = 0; i < b->nr; i++) {
 		struct folio *folio = b->folio[i];
@@ -488,7 +512,8 @@ static void privmem_punch_edge_end(struct address_space *mapping,
 	if (!folio)
 		return;
 	folio_lock(folio);
-	if (folio->mapping == mapping && privmem_unmap_folio(folio))
+	if (folio->mapping == mapping &&
+	    privmem_unmap_folio(mapping->host, folio))
 		pr_warn_ratelimited("privmem: folio left in the direct map\n");
 	folio_unlock(folio);
 	folio_put(folio);
@@ -523,7 +548,7 @@ static long privmem_punch_hole(struct inode *inode, loff_t offset, loff_t len)
 		struct folio *first = NULL, *last = NULL;
 
 		ctx->ops->invalidate_begin(ctx->owner, start, end);
-		if (privmem_unmap) {
+		if (privmem_unmaps(inode)) {
 			first = privmem_punch_edge(mapping, start, start, end);
 			if (!first || folio_next_index(first) < end)
 				last = privmem_punch_edge(mapping, end - 1, start, end);
@@ -610,8 +635,68 @@ static void privmem_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "privmem_huge:\t%lu\n", nr_huge << PAGE_SHIFT);
 }
 
+/*
+ * A fault of a host user mapping.  Only shared pages are served; the kind
+ * is looked up under the invalidate lock, which a change of kind will take
+ * exclusively.  The page is mapped locked, and a change of kind locks it
+ * before it unmaps the range, so a page never stays mapped past one.
+ */
+static vm_fault_t privmem_fault(struct vm_fault *vmf)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct folio *folio;
+	struct page *page;
+
+	if (vmf->pgoff >= privmem_nr_pages(inode))
+		return VM_FAULT_SIGBUS;
+
+	filemap_invalidate_lock_shared(inode->i_mapping);
+	if (privmem_page_shared(inode, vmf->pgoff))
+		folio = privmem_get_folio(inode, vmf->pgoff);
+	else
+		folio = ERR_PTR(-EACCES);
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	/*
+	 * A private page, or no memory within the memcg limit: SIGBUS, as
+	 * hugetlbfs does when its pool is empty, never the OOM killer.
+	 */
+	if (IS_ERR(folio))
+		return VM_FAULT_SIGBUS;
+
+	page = folio_file_page(folio, vmf->pgoff);
+	if (PageHWPoison(page)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return VM_FAULT_HWPOISON;
+	}
+	vmf->page = page;
+	return VM_FAULT_LOCKED;
+}
+
+static const struct vm_operations_struct privmem_vm_ops = {
+	.fault		= privmem_fault,
+};
+
+static int privmem_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct privmem_ctx *ctx = privmem_ctx(file_inode(file));
+
+	if (!(ctx->flags & PRIVMEM_MMAP))
+		return -ENODEV;
+	/*
+	 * MAP_SHARED only: a private mapping would copy the owner's pages
+	 * into anonymous memory that the file knows nothing of.
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+
+	vma->vm_ops = &privmem_vm_ops;
+	return 0;
+}
+
 static const struct file_operations privmem_fops = {
 	.release	= privmem_release,
+	.mmap		= privmem_mmap,
 	.fallocate	= privmem_fallocate,
 	.llseek		= noop_llseek,
 	.show_fdinfo	= privmem_show_fdinfo,
@@ -707,7 +792,9 @@ static const struct address_space_operations privmem_aops = {
  * privmem_create - create a private memory file
  * @name: name shown in /proc/PID/fd
  * @size: size in bytes, a non-zero multiple of PAGE_SIZE, fixed for life
- * @flags: must be 0
+ * @flags: PRIVMEM_MMAP: host user space may mmap() the file (MAP_SHARED)
+ *	and reach its shared pages through the mapping;
+ *	PRIVMEM_SHARED: every page of the file is shared, otherwise private
  * @ops: the owner's callbacks, all three required
  * @owner: passed back to @ops; the owner of the file, for its whole life
  *
@@ -722,7 +809,8 @@ struct file *privmem_create(const char *name, loff_t size, unsigned int flags,
 	struct file *file;
 	int err;
 
-	if (size <= 0 || !PAGE_ALIGNED(size) || flags)
+	if (size <= 0 || !PAGE_ALIGNED(size) ||
+	    (flags & ~(PRIVMEM_MMAP | PRIVMEM_SHARED)))
 		return ERR_PTR(-EINVAL);
 	if (WARN_ON_ONCE(!ops || !ops->invalidate_begin ||
 			 !ops->invalidate_end || !ops->release))
@@ -732,6 +820,7 @@ struct file *privmem_create(const char *name, loff_t size, unsigned int flags,
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
 	ctx->ops = ops;
+	ctx->flags = flags;
 	mutex_init(&ctx->owner_lock);
 	ctx->owner = owner;
 	ctx->memcg = get_mem_cgroup_from_mm(current->mm);
@@ -920,7 +1009,7 @@ static int __init privmem_init(void)
 
 	privmem_unmap = !privmem_keep_direct_map && can_set_direct_map();
 
-	/* Private pages must never be mapped into user space. */
+	/* Nothing from a private memory file is ever executed by the host. */
 	privmem_mnt->mnt_flags |= MNT_NOEXEC;
 	return 0;
 }

@@ -1,19 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Private memory: an fd whose pages belong to exactly one owner (a guest)
- * and are never reachable by the host through the fd: no read, write,
- * mmap, splice or GUP.  The owner reaches the pages by pfn through
- * privmem_get_pfn(); the allocator tells the owner before any page goes
- * away through the privmem_guest_ops it was created with.
+ * Private memory: an fd whose pages belong to exactly one owner (a guest).
+ * Its private pages are never reachable by the host through the fd: no
+ * read, write, mmap, splice or GUP.  The owner reaches the pages by pfn
+ * through privmem_get_pfn(); the allocator tells the owner before any page
+ * goes away through the privmem_guest_ops it was created with.  A file
+ * created with PRIVMEM_MMAP can be mapped by host user space, which then
+ * reaches the file's shared pages, and only those.
  */
 #ifndef _LINUX_PRIVMEM_H
 #define _LINUX_PRIVMEM_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/err.h>
 
 struct address_space;
 struct file;
+
+/* privmem_create() flags */
+#define PRIVMEM_MMAP		BIT(0)	/* mmap() of shared pages */
+#define PRIVMEM_SHARED		BIT(1)	/* every page is shared */
 
 /**
  * struct privmem_guest_ops - allocator-to-owner callbacks
