@@ -4,6 +4,11 @@
  * owned by one VM; memslots bind ranges of it, and the allocator's
  * callbacks zap those ranges before any page leaves the file.
  *
+ * With GUEST_MEMFD_FLAG_MMAP the VMM may mmap() the file, and a slot bound
+ * to it takes its shared pages from the file too (KVM_MEMSLOT_GMEM_ONLY).
+ * Which pages the host may reach is the allocator's business: KVM only
+ * says so at creation (GUEST_MEMFD_FLAG_INIT_SHARED: all of them).
+ *
  * Lock order: kvm->slots_lock, then kvm_gmem.lock, then kvm->mmu_lock.
  * The allocator calls invalidate_begin/end with its invalidate lock held,
  * which nests outside kvm_gmem.lock and is never taken under it; it calls
@@ -19,6 +24,7 @@
 
 struct kvm_gmem {
 	struct kvm *kvm;
+	u64 flags;			/* GUEST_MEMFD_FLAG_*, from creation */
 	struct mutex lock;		/* protects bindings */
 	struct list_head bindings;	/* memslots, by slot->gmem.node */
 	/*
@@ -88,10 +94,12 @@ static bool kvm_gmem_unmap_bindings(struct kvm_gmem *gmem, pgoff_t start,
 		if (!range.slot)
 			continue;
 		/*
-		 * Only private GFNs map guest_memfd pages, and making a GFN
-		 * shared zapped it: a wholly shared range needs no walk.
+		 * Unless the slot takes every page from the file, only
+		 * private GFNs map guest_memfd pages, and making a GFN shared
+		 * zapped it: a wholly shared range needs no walk.
 		 */
-		if (kvm_range_has_uniform_attributes(gmem->kvm, range.start, range.end) &&
+		if (!kvm_slot_is_gmem_only(slot) &&
+		    kvm_range_has_uniform_attributes(gmem->kvm, range.start, range.end) &&
 		    !kvm_mem_is_private(gmem->kvm, range.start))
 			continue;
 		flush |= kvm_unmap_gfn_range(gmem->kvm, &range);
@@ -202,14 +210,33 @@ static const struct privmem_guest_ops kvm_gmem_ops = {
 	.error			= kvm_gmem_error,
 };
 
+/**
+ * kvm_gmem_supported_flags - what KVM_CAP_GUEST_MEMFD_FLAGS reports
+ * @kvm: the VM, or NULL for /dev/kvm
+ *
+ * Any VM may map its guest_memfd.  Only one without private memory may
+ * create it shared: in a VM with private memory the guest decides what
+ * is shared, through the attributes, and a file starts out private.
+ *
+ * Return: the GUEST_MEMFD_FLAG_* that KVM_CREATE_GUEST_MEMFD accepts.
+ */
+u64 kvm_gmem_supported_flags(struct kvm *kvm)
+{
+	u64 flags = GUEST_MEMFD_FLAG_MMAP;
+
+	if (!kvm || !kvm_arch_has_private_mem(kvm))
+		flags |= GUEST_MEMFD_FLAG_INIT_SHARED;
+	return flags;
+}
+
 int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 {
+	unsigned int pm_flags = 0;
 	struct kvm_gmem *gmem;
 	struct file *file;
 	int fd, r;
 
-	/* KVM_CAP_GUEST_MEMFD_FLAGS reports no flags yet. */
-	if (args->flags)
+	if (args->flags & ~kvm_gmem_supported_flags(kvm))
 		return -EINVAL;
 	if (memchr_inv(args->reserved, 0, sizeof(args->reserved)))
 		return -EINVAL;
@@ -227,10 +254,16 @@ int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 		goto err_fd;
 	}
 	gmem->kvm = kvm;
+	gmem->flags = args->flags;
 	mutex_init(&gmem->lock);
 	INIT_LIST_HEAD(&gmem->bindings);
 
-	file = privmem_create("kvm-gmem", args->size, 0, &kvm_gmem_ops, gmem);
+	if (args->flags & GUEST_MEMFD_FLAG_MMAP)
+		pm_flags |= PRIVMEM_MMAP;
+	if (args->flags & GUEST_MEMFD_FLAG_INIT_SHARED)
+		pm_flags |= PRIVMEM_SHARED;
+	file = privmem_create("kvm-gmem", args->size, pm_flags, &kvm_gmem_ops,
+			      gmem);
 	if (IS_ERR(file)) {
 		r = PTR_ERR(file);
 		goto err_gmem;
@@ -291,6 +324,12 @@ int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
 	}
 	slot->gmem.pgoff = start;
 	slot->gmem.owner = gmem;
+	/*
+	 * The VMM can reach the file's shared pages itself, so the guest
+	 * gets them from the file as well: one page, one copy.
+	 */
+	if (gmem->flags & GUEST_MEMFD_FLAG_MMAP)
+		slot->flags |= KVM_MEMSLOT_GMEM_ONLY;
 	WRITE_ONCE(slot->gmem.file, file);
 	list_add(&slot->gmem.node, &gmem->bindings);
 	r = 0;
