@@ -54,6 +54,8 @@ void *privmem_owner(struct file *file, const struct privmem_guest_ops *ops);
 int privmem_get_pfn(struct file *file, pgoff_t index, unsigned long *pfn,
 		    int *order);
 void privmem_put_pfn(unsigned long pfn);
+int privmem_convert(struct file *file, pgoff_t start, pgoff_t end,
+		    bool shared, pgoff_t *err_index);
 unsigned long privmem_total_pages(void);
 bool privmem_active(void);
 bool privmem_mapping(struct address_space *mapping);
@@ -82,6 +84,12 @@ static inline int privmem_get_pfn(struct file *file, pgoff_t index,
 
 static inline void privmem_put_pfn(unsigned long pfn)
 {
+}
+
+static inline int privmem_convert(struct file *file, pgoff_t start,
+				  pgoff_t end, bool shared, pgoff_t *err_index)
+{
+	return -EOPNOTSUPP;
 }
 
 static inline unsigned long privmem_total_pages(void)
