@@ -6,8 +6,11 @@
  *
  * With GUEST_MEMFD_FLAG_MMAP the VMM may mmap() the file, and a slot bound
  * to it takes its shared pages from the file too (KVM_MEMSLOT_GMEM_ONLY).
- * Which pages the host may reach is the allocator's business: KVM only
- * says so at creation (GUEST_MEMFD_FLAG_INIT_SHARED: all of them).
+ * Which pages the host may reach is the allocator's business; KVM decides:
+ * at creation (GUEST_MEMFD_FLAG_INIT_SHARED: all of them), and in a VM
+ * with private memory whenever the attributes of a GFN that such a slot
+ * maps change, which converts its page in place (kvm_gmem_convert()).
+ * Such a page is host-shared only while its GFN is shared.
  *
  * Lock order: kvm->slots_lock, then kvm_gmem.lock, then kvm->mmu_lock.
  * The allocator calls invalidate_begin/end with its invalidate lock held,
@@ -282,6 +285,83 @@ err_fd:
 	return r;
 }
 
+/*
+ * In place: the pages that guest_memfd-only slots map at [@start, @end)
+ * become @shared (host-mappable) or private in their files, keeping their
+ * content.  Making them private fails with -EAGAIN while the host holds
+ * one.  slots_lock keeps the slots and their bindings, and a file whose
+ * last reference is gone waits for it in kvm_gmem_release().  Only in VMs
+ * with private memory: elsewhere a file keeps the kind it was created with.
+ */
+int kvm_gmem_convert(struct kvm *kvm, gfn_t start, gfn_t end, bool shared)
+{
+	struct kvm_memslot_iter iter;
+	pgoff_t err_index;
+	int i, r;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	if (!kvm_arch_has_private_mem(kvm))
+		return 0;
+
+	for (i = 0; i < KVM_ADDRESS_SPACE_NUM; i++) {
+		struct kvm_memslots *slots = __kvm_memslots(kvm, i);
+
+		kvm_for_each_memslot_in_gfn_range(&iter, slots, start, end) {
+			struct kvm_memory_slot *slot = iter.slot;
+			struct file *file = READ_ONCE(slot->gmem.file);
+			gfn_t first = max(start, slot->base_gfn);
+			gfn_t last = min(end, slot->base_gfn + slot->npages);
+
+			if (!kvm_slot_is_gmem_only(slot) || !file)
+				continue;
+			r = privmem_convert(file,
+					    first - slot->base_gfn + slot->gmem.pgoff,
+					    last - slot->base_gfn + slot->gmem.pgoff,
+					    shared, &err_index);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A page of @file that a new slot maps at a private GFN must not be host
+ * shared.  Of the slot's GFNs [@base, @base + @npages), whose first page
+ * is @pgoff, convert the pages of the private ones in the file.
+ */
+static int kvm_gmem_bind_private(struct kvm *kvm, struct file *file,
+				 gfn_t base, gfn_t npages, pgoff_t pgoff)
+{
+	MA_STATE(mas, &kvm->mem_attr_tree, base, base);
+	gfn_t first, last, end = base + npages;
+	pgoff_t err_index;
+	void *entry;
+	int r;
+
+	for (;;) {
+		/* slots_lock keeps the tree's writers out; RCU its readers. */
+		rcu_read_lock();
+		entry = mas_find(&mas, end - 1);
+		first = max_t(gfn_t, mas.index, base);
+		last = min_t(gfn_t, mas.last, end - 1);
+		rcu_read_unlock();
+		if (!entry)
+			return 0;
+		if (xa_to_value(entry) & KVM_MEMORY_ATTRIBUTE_PRIVATE) {
+			r = privmem_convert(file, pgoff + first - base,
+					    pgoff + last + 1 - base, false,
+					    &err_index);
+			if (r)
+				return r;
+		}
+		if (last >= end - 1)
+			return 0;
+		mas_set(&mas, last + 1);
+	}
+}
+
 int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
 		  unsigned int fd, loff_t offset)
 {
@@ -314,6 +394,11 @@ int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
 	start = offset >> PAGE_SHIFT;
 	end = start + slot->npages;
 
+	/*
+	 * Bindings change only under slots_lock, so the range stays free
+	 * while its pages are converted, which must happen outside
+	 * gmem->lock: the file's invalidate lock nests outside it.
+	 */
 	mutex_lock(&gmem->lock);
 	list_for_each_entry(other, &gmem->bindings, gmem.node) {
 		if (start < other->gmem.pgoff + other->npages &&
@@ -322,6 +407,16 @@ int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
 			goto out_unlock;
 		}
 	}
+	mutex_unlock(&gmem->lock);
+
+	if ((gmem->flags & GUEST_MEMFD_FLAG_MMAP) && kvm_arch_has_private_mem(kvm)) {
+		r = kvm_gmem_bind_private(kvm, file, slot->base_gfn,
+					  slot->npages, start);
+		if (r)
+			goto out;
+	}
+
+	mutex_lock(&gmem->lock);
 	slot->gmem.pgoff = start;
 	slot->gmem.owner = gmem;
 	/*
