@@ -99,11 +99,16 @@
 static const int allowed_create_vm[] = { EINVAL, RESOURCE_ERRNOS, 0 };
 /* 4.140: size/flags/reserved; the fd and the file. */
 static const int allowed_create_gmem[] = { EINVAL, EFAULT, RESOURCE_ERRNOS, 0 };
-/* 4.35 + 4.138: EINVAL, EEXIST, EBADF for the guest_memfd; metadata. */
+/*
+ * 4.35 + 4.138: EINVAL, EEXIST, EBADF for the guest_memfd; metadata;
+ * EAGAIN for a held page of a mappable guest_memfd (never here: nothing
+ * holds one, so a call that must work still must).
+ */
 static const int allowed_region[] = { EINVAL, EEXIST, EBADF, EFAULT,
-				      ENOMEM, EINTR, 0 };
-/* 4.139 */
-static const int allowed_attributes[] = { EINVAL, ENOMEM, EFAULT, EINTR, 0 };
+				      ENOMEM, EINTR, EAGAIN, 0 };
+/* 4.139; EAGAIN as for 4.138. */
+static const int allowed_attributes[] = { EINVAL, ENOMEM, EFAULT, EINTR,
+					  EAGAIN, 0 };
 /* 4.141 (ENOMEM: a page or a page table that could not be allocated). */
 static const int allowed_prefault[] = { EINVAL, EOPNOTSUPP, ENOENT, EINTR,
 					EAGAIN, EFAULT, ENOMEM, 0 };

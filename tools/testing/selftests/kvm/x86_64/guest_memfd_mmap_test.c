@@ -748,9 +748,9 @@ static bool test_guest_punch_hole_zaps_shared(void)
 /*
  * A VM with private memory and a guest_memfd with MMAP: the slot serves
  * the GFN from the file whether it is shared or private, so what the guest
- * wrote survives conversions both ways, one page is allocated, nothing
- * reaches userspace_addr, and the VMM's mapping of the private file still
- * raises SIGBUS.
+ * wrote survives conversions both ways and one page is allocated.  The
+ * VMM reaches the page only while KVM_SET_MEMORY_ATTRIBUTES has made its
+ * GFN shared: not before (the file starts private), not while private.
  */
 static bool test_guest_one_page_both_views(void)
 {
@@ -764,25 +764,169 @@ static bool test_guest_one_page_both_views(void)
 
 	v = guest_access(&t, gpa, true, 0x5555);
 	ok &= expect(v == 0x5555, "shared: the guest read back 0x%lx", v);
+	ok &= expect(touch_sigbus((char *)map_at(&t, gpa), false),
+		     "the VMM read a page whose GFN was never made shared");
 	vm_mem_set_private(t.vm, page, PAGE_SIZE);
 	v = guest_access(&t, gpa, false, 0);
 	ok &= expect(v == 0x5555, "private: the guest read 0x%lx, wrote 0x5555 shared",
 		     v);
 	v = guest_access(&t, gpa, true, 0x6666);
 	ok &= expect(v == 0x6666, "private: the guest read back 0x%lx", v);
+	ok &= expect(touch_sigbus((char *)map_at(&t, gpa), false),
+		     "the VMM read a private page");
 	vm_mem_set_shared(t.vm, page, PAGE_SIZE);
 	v = guest_access(&t, gpa, false, 0);
 	ok &= expect(v == 0x6666, "shared: the guest read 0x%lx, wrote 0x6666 private",
 		     v);
+	ok &= expect(!touch_sigbus((char *)map_at(&t, gpa), false) &&
+		     *map_at(&t, gpa) == 0x6666,
+		     "the VMM does not read 0x6666 from the page made shared");
 
 	ok &= expect(allocated_bytes(t.gmem_fd) == PAGE_SIZE,
 		     "%lu bytes in the file, want one page",
 		     allocated_bytes(t.gmem_fd));
 	ok &= expect(*(uint64_t *)(t.hva + (gpa - TEST_GPA)) ==
 		     0xaaaaaaaaaaaaaaaaull, "the guest wrote to userspace_addr");
-	ok &= expect(touch_sigbus((char *)map_at(&t, gpa), false),
-		     "the VMM read a page of a private guest_memfd");
 	test_vm_free(&t);
+	return ok;
+}
+
+/*
+ * In place, VMM first: a page made shared is written by the VMM and read
+ * by the guest, written by the guest and read by the VMM, and made private
+ * again with the guest's data in it.
+ */
+static bool test_inplace_vmm_and_guest_share(void)
+{
+	uint64_t gpa = TEST_GPA + 9 * PAGE_SIZE;
+	struct test_vm t;
+	bool ok = true;
+	uint64_t v;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, GUEST_MEMFD_FLAG_MMAP);
+	vm_mem_set_shared(t.vm, TEST_GPA, TEST_SIZE);
+
+	*map_at(&t, gpa) = 0x1234;
+	v = guest_access(&t, gpa, false, 0);
+	ok &= expect(v == 0x1234, "the guest read 0x%lx, the VMM wrote 0x1234", v);
+	guest_access(&t, gpa, true, 0x5678);
+	ok &= expect(*map_at(&t, gpa) == 0x5678,
+		     "the VMM reads 0x%lx, the guest wrote 0x5678",
+		     *map_at(&t, gpa));
+
+	vm_mem_set_private(t.vm, TEST_GPA, TEST_SIZE);
+	ok &= expect(touch_sigbus((char *)map_at(&t, gpa), true),
+		     "the VMM wrote a page made private");
+	v = guest_access(&t, gpa, false, 0);
+	ok &= expect(v == 0x5678, "private: the guest read 0x%lx, wrote 0x5678", v);
+	ok &= expect(allocated_bytes(t.gmem_fd) == PAGE_SIZE,
+		     "%lu bytes in the file, want one page",
+		     allocated_bytes(t.gmem_fd));
+	test_vm_free(&t);
+	return ok;
+}
+
+/* Hold the page at @p the way a pipe does after vmsplice(): @fds[0] lets go. */
+static void pin_with_pipe(char *p, int fds[2])
+{
+	struct iovec iov = { .iov_base = p, .iov_len = PAGE_SIZE };
+
+	TEST_ASSERT(!pipe(fds), "pipe failed");
+	TEST_ASSERT(vmsplice(fds[1], &iov, 1, 0) == PAGE_SIZE,
+		    "vmsplice failed: %s", strerror(errno));
+}
+
+static void unpin_pipe(int fds[2])
+{
+	char buf[PAGE_SIZE];
+
+	TEST_ASSERT(read(fds[0], buf, sizeof(buf)) == sizeof(buf),
+		    "draining the pipe failed");
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/*
+ * A page the host holds (here: a pipe, after vmsplice()) cannot be made
+ * private: EAGAIN, and nothing changed, the GFN is still shared and the
+ * VMM still reads the page.  Once the pipe lets go, the conversion works.
+ */
+static bool test_inplace_private_refused_while_pinned(void)
+{
+	uint64_t gpa = TEST_GPA + 4 * PAGE_SIZE;
+	struct test_vm t;
+	bool ok = true;
+	int fds[2];
+	uint64_t v;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, GUEST_MEMFD_FLAG_MMAP);
+	vm_mem_set_shared(t.vm, TEST_GPA, TEST_SIZE);
+	*map_at(&t, gpa) = 0x7777;
+
+	pin_with_pipe((char *)map_at(&t, gpa), fds);
+	ok &= outcome_is(__vm_set_memory_attributes(t.vm, gpa, PAGE_SIZE,
+						    KVM_MEMORY_ATTRIBUTE_PRIVATE),
+			 EAGAIN, "making a pinned page private");
+	ok &= outcome_is(__vm_set_memory_attributes(t.vm, TEST_GPA, TEST_SIZE,
+						    KVM_MEMORY_ATTRIBUTE_PRIVATE),
+			 EAGAIN, "making a range with a pinned page private");
+	ok &= expect(!touch_sigbus((char *)map_at(&t, gpa), false) &&
+		     *map_at(&t, gpa) == 0x7777,
+		     "a refused conversion took the page from the VMM");
+	guest_access(&t, gpa, true, 0x7778);
+	ok &= expect(*map_at(&t, gpa) == 0x7778,
+		     "after a refused conversion the GFN is not shared (0x%lx)",
+		     *map_at(&t, gpa));
+
+	unpin_pipe(fds);
+	ok &= outcome_is(__vm_set_memory_attributes(t.vm, gpa, PAGE_SIZE,
+						    KVM_MEMORY_ATTRIBUTE_PRIVATE),
+			 0, "making the page private once unpinned");
+	ok &= expect(touch_sigbus((char *)map_at(&t, gpa), false),
+		     "the VMM read the page made private");
+	v = guest_access(&t, gpa, false, 0);
+	ok &= expect(v == 0x7778, "private: the guest read 0x%lx, want 0x7778", v);
+	test_vm_free(&t);
+	return ok;
+}
+
+/*
+ * A page a slot made shared stays so after the slot is gone; a new slot
+ * that maps it at a private GFN makes it private first, and fails with
+ * EAGAIN while the page is held.
+ */
+static bool test_inplace_bind_makes_private(void)
+{
+	const uint64_t gpa_a = TEST_GPA, gpa_b = TEST_GPA + SZ_16M;
+	struct kvm_vm *vm = create_vm(KVM_X86_SW_PROTECTED_VM);
+	int fd = vm_create_guest_memfd(vm, PAGE_SIZE, GUEST_MEMFD_FLAG_MMAP);
+	char *p = map_gmem(fd, PAGE_SIZE, 0);
+	bool ok = true;
+	int fds[2];
+
+	vm_set_user_memory_region2(vm, 20, KVM_MEM_GUEST_MEMFD, gpa_a,
+				   PAGE_SIZE, p, fd, 0);
+	vm_mem_set_shared(vm, gpa_a, PAGE_SIZE);
+	p[0] = 0x42;
+	vm_set_user_memory_region2(vm, 20, 0, gpa_a, 0, NULL, -1, 0);
+	ok &= expect(!touch_sigbus(p, false) && p[0] == 0x42,
+		     "an unbound shared page was taken from the VMM");
+
+	vm_mem_set_private(vm, gpa_b, PAGE_SIZE);
+	pin_with_pipe(p, fds);
+	ok &= outcome_is(__vm_set_user_memory_region2(vm, 21, KVM_MEM_GUEST_MEMFD,
+			 gpa_b, PAGE_SIZE, p, fd, 0), EAGAIN,
+			 "binding a held page at a private GFN");
+	unpin_pipe(fds);
+	ok &= outcome_is(__vm_set_user_memory_region2(vm, 21, KVM_MEM_GUEST_MEMFD,
+			 gpa_b, PAGE_SIZE, p, fd, 0), 0,
+			 "binding the page at a private GFN once unpinned");
+	ok &= expect(touch_sigbus(p, false),
+		     "the VMM read a page bound at a private GFN");
+
+	munmap(p, PAGE_SIZE);
+	close(fd);
+	kvm_vm_free(vm);
 	return ok;
 }
 
@@ -842,6 +986,10 @@ static const struct {
 	{ test_guest_and_vmm_share_pages, "guest_and_vmm_share_pages" },
 	{ test_guest_punch_hole_zaps_shared, "guest_punch_hole_zaps_shared" },
 	{ test_guest_one_page_both_views, "guest_one_page_both_views" },
+	{ test_inplace_vmm_and_guest_share, "inplace_vmm_and_guest_share" },
+	{ test_inplace_private_refused_while_pinned,
+	  "inplace_private_refused_while_pinned" },
+	{ test_inplace_bind_makes_private, "inplace_bind_makes_private" },
 	{ test_guest_closed_file_exits, "guest_closed_file_exits" },
 };
 
