@@ -763,8 +763,21 @@ static int privmem_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* The file is open, so its owner is set. */
+static long privmem_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct privmem_ctx *ctx = privmem_ctx(file_inode(file));
+
+	if (!ctx->ops->ioctl)
+		return -ENOTTY;
+	return ctx->ops->ioctl(ctx->owner, file, cmd, arg);
+}
+
 static const struct file_operations privmem_fops = {
 	.release	= privmem_release,
+	.unlocked_ioctl	= privmem_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 	.mmap		= privmem_mmap,
 	.fallocate	= privmem_fallocate,
 	.llseek		= noop_llseek,

@@ -36,6 +36,9 @@ struct file;
  *	in the file, poisoned, and privmem_get_pfn() fails on them with
  *	-EHWPOISON; the owner must drop its mappings of them before
  *	returning.  Called with the page locked, may sleep.
+ * @ioctl: optional; an ioctl() on the file, which the owner defines (the
+ *	allocator has none of its own).  Without it every ioctl fails with
+ *	-ENOTTY.
  *
  * An owner is set exactly once, at privmem_create(), and never changes.
  */
@@ -44,6 +47,8 @@ struct privmem_guest_ops {
 	void (*invalidate_end)(void *owner, pgoff_t start, pgoff_t end);
 	void (*release)(void *owner);
 	void (*error)(void *owner, pgoff_t start, pgoff_t end);
+	long (*ioctl)(void *owner, struct file *file, unsigned int cmd,
+		      unsigned long arg);
 };
 
 #ifdef CONFIG_PRIVMEM
