@@ -206,11 +206,106 @@ static void kvm_gmem_release(void *owner)
 	kfree(gmem);
 }
 
+/*
+ * The kind of file pages [@start, @end) and the attributes of every GFN
+ * that a slot maps at them, converted in place.  Pages turn private in the
+ * file before their GFNs do, and shared after them, so that no GFN is
+ * private while its page is host-shared.  The pages of a file the host
+ * cannot map stay private: a slot takes its shared pages from elsewhere,
+ * and what the guest left in them is not the host's.  slots_lock keeps
+ * the bindings.
+ */
+static int kvm_gmem_set_kind(struct kvm_gmem *gmem, struct file *file,
+			     pgoff_t start, pgoff_t end, bool private,
+			     pgoff_t *err_index)
+{
+	bool in_place = gmem->flags & GUEST_MEMFD_FLAG_MMAP;
+	struct kvm *kvm = gmem->kvm;
+	struct kvm_memory_slot *slot;
+	int r;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	if (private && in_place) {
+		r = privmem_convert(file, start, end, false, err_index);
+		if (r)
+			return r;
+	}
+	list_for_each_entry(slot, &gmem->bindings, gmem.node) {
+		pgoff_t first = max(start, slot->gmem.pgoff);
+		pgoff_t last = min(end, slot->gmem.pgoff + slot->npages);
+		gfn_t gfn = slot->base_gfn - slot->gmem.pgoff;
+
+		if (first >= last)
+			continue;
+		r = kvm_vm_set_mem_attributes_locked(kvm, gfn + first, gfn + last,
+						     private ?
+						     KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
+		if (r)
+			return r;
+	}
+	if (!private && in_place)
+		return privmem_convert(file, start, end, true, err_index);
+	return 0;
+}
+
+/*
+ * KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd: the attributes are the
+ * file's, for the pages whatever slot maps them, as upstream Linux models
+ * it.  Only in VMs with private memory; content is kept (flags 0).
+ */
+static long kvm_gmem_set_attributes(struct kvm_gmem *gmem, struct file *file,
+				    struct kvm_memory_attributes2 __user *argp)
+{
+	loff_t isize = i_size_read(file_inode(file));
+	struct kvm_memory_attributes2 attrs;
+	struct kvm *kvm = gmem->kvm;
+	pgoff_t err_index = 0;
+	long r;
+
+	if (copy_from_user(&attrs, argp, sizeof(attrs)))
+		return -EFAULT;
+	if (!kvm_arch_has_private_mem(kvm) || attrs.flags ||
+	    memchr_inv(attrs.reserved, 0, sizeof(attrs.reserved)))
+		return -EINVAL;
+	if (attrs.attributes & ~KVM_MEMORY_ATTRIBUTE_PRIVATE)
+		return -EINVAL;
+	if (!attrs.size || !PAGE_ALIGNED(attrs.offset) ||
+	    !PAGE_ALIGNED(attrs.size) || attrs.offset > isize ||
+	    attrs.size > isize - attrs.offset)
+		return -EINVAL;
+
+	mutex_lock(&kvm->slots_lock);
+	r = kvm_gmem_set_kind(gmem, file, attrs.offset >> PAGE_SHIFT,
+			      (attrs.offset + attrs.size) >> PAGE_SHIFT,
+			      attrs.attributes, &err_index);
+	mutex_unlock(&kvm->slots_lock);
+
+	if (r == -EAGAIN) {
+		attrs.error_offset = (u64)err_index << PAGE_SHIFT;
+		if (copy_to_user(argp, &attrs, sizeof(attrs)))
+			return -EFAULT;
+	}
+	return r;
+}
+
+static long kvm_gmem_ioctl(void *owner, struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	switch (cmd) {
+	case KVM_SET_MEMORY_ATTRIBUTES2:
+		return kvm_gmem_set_attributes(owner, file, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
 static const struct privmem_guest_ops kvm_gmem_ops = {
 	.invalidate_begin	= kvm_gmem_invalidate_begin,
 	.invalidate_end		= kvm_gmem_invalidate_end,
 	.release		= kvm_gmem_release,
 	.error			= kvm_gmem_error,
+	.ioctl			= kvm_gmem_ioctl,
 };
 
 /**
