@@ -930,6 +930,208 @@ static bool test_inplace_bind_makes_private(void)
 	return ok;
 }
 
+/* ---------------------------------------------------------------------- */
+/* KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd                           */
+/* ---------------------------------------------------------------------- */
+
+static int __gmem_set_attributes(int fd, struct kvm_memory_attributes2 *attrs)
+{
+	return ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES2, attrs);
+}
+
+static int gmem_set_attributes(int fd, uint64_t offset, uint64_t size,
+			       uint64_t attributes)
+{
+	struct kvm_memory_attributes2 attrs = {
+		.offset = offset,
+		.size = size,
+		.attributes = attributes,
+	};
+
+	return __gmem_set_attributes(fd, &attrs);
+}
+
+/* 4.142: the errnos of bad input, and where the ioctl does not exist. */
+static bool test_gmem_attributes_errno(void)
+{
+	static const struct {
+		uint64_t offset, size, attributes, flags;
+		int reserved;	/* index set to 1, or -1 */
+		int err;
+	} cases[] = {
+		{ 0, 0, KVM_MEMORY_ATTRIBUTE_PRIVATE, 0, -1, EINVAL },
+		{ 1, PAGE_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE, 0, -1, EINVAL },
+		{ 0, PAGE_SIZE + 1, KVM_MEMORY_ATTRIBUTE_PRIVATE, 0, -1, EINVAL },
+		{ FILE_SIZE, PAGE_SIZE, 0, 0, -1, EINVAL },
+		{ FILE_SIZE - PAGE_SIZE, 2 * PAGE_SIZE, 0, 0, -1, EINVAL },
+		{ ~0ull & ~(uint64_t)(PAGE_SIZE - 1), 2 * PAGE_SIZE, 0, 0, -1,
+		  EINVAL },
+		{ 0, PAGE_SIZE, 1, 0, -1, EINVAL },
+		{ 0, PAGE_SIZE, ~0ull, 0, -1, EINVAL },
+		{ 0, PAGE_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE, 1, -1, EINVAL },
+		{ 0, PAGE_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE, 2, -1, EINVAL },
+		{ 0, PAGE_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE, 0, 0, EINVAL },
+		{ 0, PAGE_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE, 0, 10, EINVAL },
+		{ 0, FILE_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE, 0, -1, 0 },
+		{ PAGE_SIZE, PAGE_SIZE, 0, 0, -1, 0 },
+		{ 0, FILE_SIZE, 0, 0, -1, 0 },
+	};
+	struct kvm_vm *vm = create_vm(KVM_X86_SW_PROTECTED_VM);
+	int fd = vm_create_guest_memfd(vm, FILE_SIZE, GUEST_MEMFD_FLAG_MMAP);
+	struct kvm_memory_attributes attrs1 = { .size = PAGE_SIZE };
+	bool ok = true;
+	int i, def;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct kvm_memory_attributes2 attrs = {
+			.offset = cases[i].offset,
+			.size = cases[i].size,
+			.attributes = cases[i].attributes,
+			.flags = cases[i].flags,
+		};
+
+		if (cases[i].reserved >= 0)
+			attrs.reserved[cases[i].reserved] = 1;
+		ok &= outcome_is(__gmem_set_attributes(fd, &attrs), cases[i].err,
+				 "offset 0x%lx, size 0x%lx, attributes 0x%lx, flags 0x%lx, reserved[%d]",
+				 cases[i].offset, cases[i].size,
+				 cases[i].attributes, cases[i].flags,
+				 cases[i].reserved);
+	}
+
+	def = create_gmem(KVM_X86_DEFAULT_VM, FILE_SIZE, BOTH_FLAGS);
+	ok &= outcome_is(gmem_set_attributes(def, 0, PAGE_SIZE, 0), EINVAL,
+			 "a guest_memfd of a VM without private memory");
+	ok &= outcome_is(gmem_set_attributes(vm->fd, 0, PAGE_SIZE, 0), ENOTTY,
+			 "KVM_SET_MEMORY_ATTRIBUTES2 on the VM");
+	ok &= outcome_is(ioctl(fd, KVM_SET_MEMORY_ATTRIBUTES, &attrs1), ENOTTY,
+			 "KVM_SET_MEMORY_ATTRIBUTES on the guest_memfd");
+	close(def);
+	close(fd);
+	kvm_vm_free(vm);
+	return ok;
+}
+
+/*
+ * Through the file: the GFNs that a slot maps at the range get the
+ * attributes.  With a file without MMAP, shared GFNs read userspace_addr
+ * and private ones the file, which tells them apart.
+ */
+static bool test_gmem_attributes_set_gfns(void)
+{
+	uint64_t gpa = TEST_GPA + 6 * PAGE_SIZE;
+	struct test_vm t;
+	bool ok = true;
+	uint64_t v;
+
+	t.vm = __vm_create_type_with_vcpus(KVM_X86_SW_PROTECTED_VM, 1,
+					   TEST_NPAGES, guest_code, &t.vcpu);
+	vm_userspace_mem_region_add(t.vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
+				    TEST_SLOT, TEST_NPAGES, 0);
+	t.hva = addr_gpa2hva(t.vm, TEST_GPA);
+	memset(t.hva, 0xaa, TEST_SIZE);
+	t.gmem_fd = vm_create_guest_memfd(t.vm, TEST_SIZE, 0);
+	vm_mem_region_bind_guest_memfd(t.vm, TEST_SLOT, t.gmem_fd, 0);
+	virt_map(t.vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+
+	v = guest_access(&t, gpa, false, 0);
+	ok &= expect(v == 0xaaaaaaaaaaaaaaaaull, "shared: the guest read 0x%lx", v);
+	ok &= outcome_is(gmem_set_attributes(t.gmem_fd, gpa - TEST_GPA,
+					     PAGE_SIZE,
+					     KVM_MEMORY_ATTRIBUTE_PRIVATE), 0,
+			 "making a page private through the file");
+	v = guest_access(&t, gpa, true, 0x1357);
+	ok &= expect(v == 0x1357, "private: the guest read back 0x%lx", v);
+	ok &= expect(*(uint64_t *)(t.hva + (gpa - TEST_GPA)) ==
+		     0xaaaaaaaaaaaaaaaaull,
+		     "a private write went to userspace_addr");
+	ok &= outcome_is(gmem_set_attributes(t.gmem_fd, 0, TEST_SIZE, 0), 0,
+			 "making the file shared");
+	v = guest_access(&t, gpa, false, 0);
+	ok &= expect(v == 0xaaaaaaaaaaaaaaaaull,
+		     "shared again: the guest read 0x%lx", v);
+	kvm_vm_free(t.vm);
+	close(t.gmem_fd);
+	return ok;
+}
+
+/*
+ * Through the file, with MMAP: the VMM writes a page made shared, the
+ * guest reads it, writes it while private, and the VMM reads that once
+ * the page is shared again.
+ */
+static bool test_gmem_attributes_in_place(void)
+{
+	uint64_t gpa = TEST_GPA + 2 * PAGE_SIZE;
+	uint64_t off = gpa - TEST_GPA;
+	struct test_vm t;
+	bool ok = true;
+	uint64_t v;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, GUEST_MEMFD_FLAG_MMAP);
+	ok &= outcome_is(gmem_set_attributes(t.gmem_fd, off, 3 * PAGE_SIZE, 0),
+			 0, "making pages shared through the file");
+	*map_at(&t, gpa) = 0x9999;
+	v = guest_access(&t, gpa, false, 0);
+	ok &= expect(v == 0x9999, "the guest read 0x%lx, the VMM wrote 0x9999", v);
+
+	ok &= outcome_is(gmem_set_attributes(t.gmem_fd, off, PAGE_SIZE,
+					     KVM_MEMORY_ATTRIBUTE_PRIVATE), 0,
+			 "making a page private through the file");
+	ok &= expect(touch_sigbus((char *)map_at(&t, gpa), false),
+		     "the VMM read a page made private");
+	guest_access(&t, gpa, true, 0xaaaa);
+	ok &= outcome_is(gmem_set_attributes(t.gmem_fd, off, PAGE_SIZE, 0), 0,
+			 "making the page shared again");
+	ok &= expect(!touch_sigbus((char *)map_at(&t, gpa), false) &&
+		     *map_at(&t, gpa) == 0xaaaa,
+		     "the VMM does not read what the guest wrote while private");
+	ok &= expect(allocated_bytes(t.gmem_fd) == PAGE_SIZE,
+		     "%lu bytes in the file, want one page",
+		     allocated_bytes(t.gmem_fd));
+	test_vm_free(&t);
+	return ok;
+}
+
+/*
+ * A held page stops a conversion to private: EAGAIN, error_offset names
+ * it, and nothing changed; once let go, the conversion works.  The file is
+ * bound to no slot: its pages change their kind in the file only.
+ */
+static bool test_gmem_attributes_eagain_offset(void)
+{
+	struct kvm_vm *vm = create_vm(KVM_X86_SW_PROTECTED_VM);
+	int fd = vm_create_guest_memfd(vm, FILE_SIZE, GUEST_MEMFD_FLAG_MMAP);
+	struct kvm_memory_attributes2 attrs = {
+		.size = FILE_SIZE,
+		.attributes = KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	};
+	char *p = map_gmem(fd, FILE_SIZE, 0);
+	bool ok = true;
+	int fds[2];
+
+	ok &= outcome_is(gmem_set_attributes(fd, 0, FILE_SIZE, 0), 0,
+			 "making an unbound file shared");
+	fill(p, FILE_SIZE, 7);
+	pin_with_pipe(p + 5 * PAGE_SIZE, fds);
+	ok &= outcome_is(__gmem_set_attributes(fd, &attrs), EAGAIN,
+			 "making a range with a held page private");
+	ok &= expect(attrs.error_offset == 5 * PAGE_SIZE,
+		     "error_offset 0x%llx, want 0x%llx", attrs.error_offset,
+		     5 * PAGE_SIZE);
+	ok &= expect(!touch_sigbus(p, false) && holds(p, FILE_SIZE, 7),
+		     "a refused conversion changed the file");
+	unpin_pipe(fds);
+	ok &= outcome_is(__gmem_set_attributes(fd, &attrs), 0,
+			 "making the range private once let go");
+	ok &= expect(touch_sigbus(p + 5 * PAGE_SIZE, false),
+		     "the VMM read a page made private");
+	munmap(p, FILE_SIZE);
+	close(fd);
+	kvm_vm_free(vm);
+	return ok;
+}
+
 /*
  * Once the file is closed and the VMM's mapping gone, a shared access to
  * a guest_memfd-only slot has no memory: KVM_EXIT_MEMORY_FAULT, flags 0.
@@ -990,6 +1192,10 @@ static const struct {
 	{ test_inplace_private_refused_while_pinned,
 	  "inplace_private_refused_while_pinned" },
 	{ test_inplace_bind_makes_private, "inplace_bind_makes_private" },
+	{ test_gmem_attributes_errno, "gmem_attributes_errno" },
+	{ test_gmem_attributes_set_gfns, "gmem_attributes_set_gfns" },
+	{ test_gmem_attributes_in_place, "gmem_attributes_in_place" },
+	{ test_gmem_attributes_eagain_offset, "gmem_attributes_eagain_offset" },
 	{ test_guest_closed_file_exits, "guest_closed_file_exits" },
 };
 
