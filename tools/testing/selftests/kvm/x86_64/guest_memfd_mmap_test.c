@@ -28,6 +28,8 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include "privmem_util.h"
 #include "kvm_util.h"
@@ -121,7 +123,8 @@ static bool all_zero(const char *p, size_t len)
 /* SIGBUS                                                                  */
 /* ---------------------------------------------------------------------- */
 
-static sigjmp_buf sigbus_env;
+/* Per thread: the race test touches the mapping from a second one. */
+static __thread sigjmp_buf sigbus_env;
 static sig_atomic_t sigbus_code;
 
 static void sigbus_handler(int sig, siginfo_t *info, void *ucontext)
@@ -165,6 +168,22 @@ static bool touch_sigbus(char *p, bool write)
 		(void)READ_ONCE(*p);
 	sigbus_release();
 	return false;
+}
+
+/* Read (or write @val to) the word at @p; false if that raised SIGBUS. */
+static bool access_word(uint64_t *p, uint64_t *val, bool write)
+{
+	sigbus_catch();
+	if (sigsetjmp(sigbus_env, 1)) {
+		sigbus_release();
+		return false;
+	}
+	if (write)
+		WRITE_ONCE(*p, *val);
+	else
+		*val = READ_ONCE(*p);
+	sigbus_release();
+	return true;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -930,6 +949,142 @@ static bool test_inplace_bind_makes_private(void)
 	return ok;
 }
 
+/*
+ * One page for every kind a GFN had: a guest that writes all of its slot,
+ * converts half of it to private and back, and rewrites it, has used one
+ * page per GFN, in the guest_memfd, and none at userspace_addr; the VMM
+ * reads the guest's last data in every page.
+ */
+static bool test_inplace_one_copy(void)
+{
+	uint64_t gpa, v;
+	struct test_vm t;
+	bool ok = true;
+	int i;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, GUEST_MEMFD_FLAG_MMAP);
+	for (i = 0; i < TEST_NPAGES; i++)
+		guest_access(&t, TEST_GPA + i * PAGE_SIZE, true, 0xa000 + i);
+	for (i = 0; i < TEST_NPAGES; i += 2)
+		vm_mem_set_private(t.vm, TEST_GPA + i * PAGE_SIZE, PAGE_SIZE);
+	for (i = 0; i < TEST_NPAGES; i++) {
+		gpa = TEST_GPA + i * PAGE_SIZE;
+		v = guest_access(&t, gpa, false, 0);
+		ok &= expect(v == 0xa000 + i, "page %d lost its data: 0x%lx", i, v);
+		guest_access(&t, gpa, true, 0xb000 + i);
+	}
+	vm_mem_set_shared(t.vm, TEST_GPA, TEST_SIZE);
+	for (i = 0; i < TEST_NPAGES; i++)
+		ok &= expect(*map_at(&t, TEST_GPA + i * PAGE_SIZE) == 0xb000 + i,
+			     "the VMM reads 0x%lx in page %d, want 0x%x",
+			     *map_at(&t, TEST_GPA + i * PAGE_SIZE), i, 0xb000 + i);
+	ok &= expect(allocated_bytes(t.gmem_fd) == TEST_SIZE,
+		     "%lu bytes in the file, want %lu", allocated_bytes(t.gmem_fd),
+		     (unsigned long)TEST_SIZE);
+	for (i = 0; i < TEST_NPAGES; i++)
+		ok &= expect(*(uint64_t *)(t.hva + i * PAGE_SIZE) ==
+			     0xaaaaaaaaaaaaaaaaull,
+			     "the guest wrote page %d at userspace_addr", i);
+	test_vm_free(&t);
+	return ok;
+}
+
+#define TAG_MASK	0xffff000000000000ull
+#define SECRET_TAG	0x5ec0000000000000ull
+#define PUBLIC_TAG	0x9ab0000000000000ull
+#define HOST_TAG	0x4057000000000000ull
+#define RACE_ROUNDS	100
+
+struct race {
+	uint64_t *p;		/* the page, in the VMM's mapping */
+	bool stop;
+	unsigned long reads, writes, sigbus, secrets;
+};
+
+/* The host, through the mapping: reads and writes whenever it can. */
+static void *race_host(void *arg)
+{
+	struct race *r = arg;
+	uint64_t v, n = 0;
+
+	while (!READ_ONCE(r->stop)) {
+		if (!access_word(r->p, &v, false)) {
+			r->sigbus++;
+		} else {
+			r->reads++;
+			if ((v & TAG_MASK) == SECRET_TAG)
+				r->secrets++;
+			v = HOST_TAG | n++;
+			if (access_word(r->p, &v, true))
+				r->writes++;
+		}
+		sched_yield();
+	}
+	return NULL;
+}
+
+static int set_private_retrying(struct kvm_vm *vm, uint64_t gpa)
+{
+	int i, r;
+
+	for (i = 0; i < 1000; i++) {
+		r = __vm_set_memory_attributes(vm, gpa, PAGE_SIZE,
+					       KVM_MEMORY_ATTRIBUTE_PRIVATE);
+		if (!r || errno != EAGAIN)
+			return r;
+		sched_yield();
+	}
+	return r;
+}
+
+/*
+ * Conversions racing the host's accesses through the mapping: the host
+ * never reads what the guest wrote while the page was private, and no
+ * host write lands in the page while it is private.
+ */
+static bool test_race_conversion_host_access(void)
+{
+	uint64_t gpa = TEST_GPA + 11 * PAGE_SIZE, v;
+	struct race race = {};
+	struct test_vm t;
+	pthread_t host;
+	bool ok = true;
+	int i;
+
+	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, GUEST_MEMFD_FLAG_MMAP);
+	vm_mem_set_shared(t.vm, TEST_GPA, TEST_SIZE);
+	race.p = map_at(&t, gpa);
+	TEST_ASSERT(!pthread_create(&host, NULL, race_host, &race),
+		    "pthread_create failed");
+
+	for (i = 0; ok && i < RACE_ROUNDS; i++) {
+		ok &= outcome_is(set_private_retrying(t.vm, gpa), 0,
+				 "round %d: making the page private", i);
+		v = guest_access(&t, gpa, true, SECRET_TAG | i);
+		ok &= expect(v == (SECRET_TAG | i),
+			     "round %d: the guest read 0x%lx after writing a secret",
+			     i, v);
+		sched_yield();
+		v = guest_access(&t, gpa, false, 0);
+		ok &= expect(v == (SECRET_TAG | i),
+			     "round %d: a host write reached the private page (0x%lx)",
+			     i, v);
+		guest_access(&t, gpa, true, PUBLIC_TAG | i);
+		vm_mem_set_shared(t.vm, gpa, PAGE_SIZE);
+		sched_yield();
+	}
+	WRITE_ONCE(race.stop, true);
+	pthread_join(host, NULL);
+
+	ok &= expect(!race.secrets, "the host read %lu secrets", race.secrets);
+	ok &= expect(race.reads && race.sigbus,
+		     "no race: %lu reads, %lu SIGBUS", race.reads, race.sigbus);
+	ksft_print_msg("race: %lu host reads, %lu writes, %lu SIGBUS\n",
+		       race.reads, race.writes, race.sigbus);
+	test_vm_free(&t);
+	return ok;
+}
+
 /* ---------------------------------------------------------------------- */
 /* KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd                           */
 /* ---------------------------------------------------------------------- */
@@ -1192,6 +1347,8 @@ static const struct {
 	{ test_inplace_private_refused_while_pinned,
 	  "inplace_private_refused_while_pinned" },
 	{ test_inplace_bind_makes_private, "inplace_bind_makes_private" },
+	{ test_inplace_one_copy, "inplace_one_copy" },
+	{ test_race_conversion_host_access, "race_conversion_host_access" },
 	{ test_gmem_attributes_errno, "gmem_attributes_errno" },
 	{ test_gmem_attributes_set_gfns, "gmem_attributes_set_gfns" },
 	{ test_gmem_attributes_in_place, "gmem_attributes_in_place" },
