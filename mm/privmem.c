@@ -693,6 +693,33 @@ static void privmem_count_pages(struct address_space *mapping,
 	rcu_read_unlock();
 }
 
+/*
+ * Pages in the file that are shared.  A folio holds pages of one kind; the
+ * kinds are stable under the invalidate lock.
+ */
+static unsigned long privmem_count_shared(struct inode *inode)
+{
+	struct folio_batch fbatch;
+	unsigned long nr = 0;
+	pgoff_t index = 0;
+	unsigned int i;
+
+	folio_batch_init(&fbatch);
+	filemap_invalidate_lock_shared(inode->i_mapping);
+	while (filemap_get_folios(inode->i_mapping, &index, ULONG_MAX, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			if (privmem_page_shared(inode, folio->index))
+				nr += folio_nr_pages(folio);
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	return nr;
+}
+
 static void privmem_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct inode *inode = file_inode(file);
@@ -702,6 +729,8 @@ static void privmem_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "privmem_size:\t%lld\n", i_size_read(inode));
 	seq_printf(m, "privmem_allocated:\t%lu\n", nr << PAGE_SHIFT);
 	seq_printf(m, "privmem_huge:\t%lu\n", nr_huge << PAGE_SHIFT);
+	seq_printf(m, "privmem_shared:\t%lu\n",
+		   privmem_count_shared(inode) << PAGE_SHIFT);
 }
 
 /*
