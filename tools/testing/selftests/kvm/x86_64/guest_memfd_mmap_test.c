@@ -80,6 +80,24 @@ static uint64_t allocated_bytes(int fd)
 	return (uint64_t)st.st_blocks * 512;
 }
 
+/* The value of @key in /proc/self/fdinfo/@fd, -1 if there is none. */
+static long fdinfo_value(int fd, const char *key)
+{
+	char path[64], line[128];
+	size_t n = strlen(key);
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	TEST_ASSERT(f, "opening %s failed", path);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			val = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return val;
+}
+
 static uint64_t pattern(uint64_t off, uint64_t seed)
 {
 	return (off * 0x9e3779b97f4a7c15ull) ^ seed;
@@ -953,7 +971,8 @@ static bool test_inplace_bind_makes_private(void)
  * One page for every kind a GFN had: a guest that writes all of its slot,
  * converts half of it to private and back, and rewrites it, has used one
  * page per GFN, in the guest_memfd, and none at userspace_addr; the VMM
- * reads the guest's last data in every page.
+ * reads the guest's last data in every page, and fdinfo counts each page
+ * once, as shared or private.
  */
 static bool test_inplace_one_copy(void)
 {
@@ -963,6 +982,7 @@ static bool test_inplace_one_copy(void)
 	int i;
 
 	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, GUEST_MEMFD_FLAG_MMAP);
+	vm_mem_set_shared(t.vm, TEST_GPA, TEST_SIZE);
 	for (i = 0; i < TEST_NPAGES; i++)
 		guest_access(&t, TEST_GPA + i * PAGE_SIZE, true, 0xa000 + i);
 	for (i = 0; i < TEST_NPAGES; i += 2)
@@ -973,7 +993,17 @@ static bool test_inplace_one_copy(void)
 		ok &= expect(v == 0xa000 + i, "page %d lost its data: 0x%lx", i, v);
 		guest_access(&t, gpa, true, 0xb000 + i);
 	}
+	ok &= expect(fdinfo_value(t.gmem_fd, "privmem_shared") ==
+		     TEST_SIZE / 2,
+		     "fdinfo privmem_shared %ld with half the pages private",
+		     fdinfo_value(t.gmem_fd, "privmem_shared"));
 	vm_mem_set_shared(t.vm, TEST_GPA, TEST_SIZE);
+	ok &= expect(fdinfo_value(t.gmem_fd, "privmem_shared") == TEST_SIZE &&
+		     fdinfo_value(t.gmem_fd, "privmem_allocated") == TEST_SIZE,
+		     "fdinfo privmem_shared %ld, privmem_allocated %ld, want %lu",
+		     fdinfo_value(t.gmem_fd, "privmem_shared"),
+		     fdinfo_value(t.gmem_fd, "privmem_allocated"),
+		     (unsigned long)TEST_SIZE);
 	for (i = 0; i < TEST_NPAGES; i++)
 		ok &= expect(*map_at(&t, TEST_GPA + i * PAGE_SIZE) == 0xb000 + i,
 			     "the VMM reads 0x%lx in page %d, want 0x%x",
