@@ -663,24 +663,6 @@ static bool test_punch_hole_past_end(void)
 	return ok;
 }
 
-/* The value of field @key in /proc/self/fdinfo/@fd, -1 if there is none. */
-static long fdinfo_value(int fd, const char *key)
-{
-	char path[64], line[128];
-	size_t n = strlen(key);
-	long val = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	TEST_ASSERT(f, "opening %s failed", path);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':')
-			val = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return val;
-}
-
 /* The PrivMem line of /proc/meminfo, in kB; -1 if there is none. */
 static long meminfo_privmem_kb(void)
 {

@@ -80,24 +80,6 @@ static uint64_t allocated_bytes(int fd)
 	return (uint64_t)st.st_blocks * 512;
 }
 
-/* The value of @key in /proc/self/fdinfo/@fd, -1 if there is none. */
-static long fdinfo_value(int fd, const char *key)
-{
-	char path[64], line[128];
-	size_t n = strlen(key);
-	long val = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	TEST_ASSERT(f, "opening %s failed", path);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':')
-			val = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return val;
-}
-
 static uint64_t pattern(uint64_t off, uint64_t seed)
 {
 	return (off * 0x9e3779b97f4a7c15ull) ^ seed;
