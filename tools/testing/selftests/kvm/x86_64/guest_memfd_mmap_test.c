@@ -1299,6 +1299,84 @@ static bool test_gmem_attributes_eagain_offset(void)
 	return ok;
 }
 
+/* The physical address of @p, mapped in this process, from pagemap. */
+static uint64_t phys_of(void *p)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t entry;
+
+	TEST_ASSERT(fd >= 0, "opening /proc/self/pagemap failed");
+	TEST_ASSERT(pread(fd, &entry, sizeof(entry),
+			  (uintptr_t)p / PAGE_SIZE * sizeof(entry)) ==
+		    sizeof(entry), "reading pagemap failed");
+	close(fd);
+	TEST_ASSERT((entry & BIT_ULL(63)) && (entry & GENMASK_ULL(54, 0)),
+		    "no pfn for %p in pagemap (not root?)", p);
+	return (entry & GENMASK_ULL(54, 0)) * PAGE_SIZE;
+}
+
+/*
+ * A page made private in place leaves the direct map, and with it every
+ * /dev/mem mapping of it; made shared again, it is back with its content.
+ * Only where /dev/mem maps RAM at all (no CONFIG_STRICT_DEVMEM).
+ */
+static bool test_gmem_attributes_devmem(void)
+{
+	struct kvm_vm *vm = create_vm(KVM_X86_SW_PROTECTED_VM);
+	int fd = vm_create_guest_memfd(vm, FILE_SIZE, GUEST_MEMFD_FLAG_MMAP);
+	int mem = open("/dev/mem", O_RDONLY);
+	char *p = map_gmem(fd, FILE_SIZE, 0);
+	uint64_t phys, word = 0;
+	bool ok = true;
+	char *dm;
+
+	if (mem < 0) {
+		ksft_print_msg("no /dev/mem (errno %d): nothing to revoke\n",
+			       errno);
+		goto out;
+	}
+	ok &= outcome_is(gmem_set_attributes(fd, 0, PAGE_SIZE, 0), 0,
+			 "making a page shared through the file");
+	fill(p, PAGE_SIZE, 11);
+	phys = phys_of(p);
+	dm = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_SHARED, mem, phys);
+	if (dm == MAP_FAILED) {
+		ksft_print_msg("/dev/mem refuses RAM (errno %d): nothing to revoke\n",
+			       errno);
+		goto out;
+	}
+	ok &= expect(!touch_sigbus(dm, false) && holds(dm, PAGE_SIZE, 11),
+		     "/dev/mem does not map the shared page");
+
+	ok &= outcome_is(gmem_set_attributes(fd, 0, PAGE_SIZE,
+					     KVM_MEMORY_ATTRIBUTE_PRIVATE), 0,
+			 "making the page private in place");
+	ok &= expect(touch_sigbus(dm, false),
+		     "a /dev/mem mapping still reads a page made private");
+	ok &= outcome_is(pread(mem, &word, sizeof(word), phys), EFAULT,
+			 "read() of /dev/mem at a private page");
+	munmap(dm, PAGE_SIZE);
+	dm = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_SHARED, mem, phys);
+	ok &= outcome_is(dm == MAP_FAILED ? -1 : 0, EPERM,
+			 "mmap() of /dev/mem at a private page");
+	if (dm != MAP_FAILED)
+		munmap(dm, PAGE_SIZE);
+
+	ok &= outcome_is(gmem_set_attributes(fd, 0, PAGE_SIZE, 0), 0,
+			 "making the page shared again");
+	ok &= expect(pread(mem, &word, sizeof(word), phys) == sizeof(word) &&
+		     word == pattern(0, 11),
+		     "read() of /dev/mem at the page shared again: 0x%lx",
+		     word);
+out:
+	munmap(p, FILE_SIZE);
+	if (mem >= 0)
+		close(mem);
+	close(fd);
+	kvm_vm_free(vm);
+	return ok;
+}
+
 /*
  * Once the file is closed and the VMM's mapping gone, a shared access to
  * a guest_memfd-only slot has no memory: KVM_EXIT_MEMORY_FAULT, flags 0.
@@ -1365,6 +1443,7 @@ static const struct {
 	{ test_gmem_attributes_set_gfns, "gmem_attributes_set_gfns" },
 	{ test_gmem_attributes_in_place, "gmem_attributes_in_place" },
 	{ test_gmem_attributes_eagain_offset, "gmem_attributes_eagain_offset" },
+	{ test_gmem_attributes_devmem, "gmem_attributes_devmem" },
 	{ test_guest_closed_file_exits, "guest_closed_file_exits" },
 };
 
