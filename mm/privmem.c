@@ -3,19 +3,29 @@
  * Private memory: an fd whose pages are handed to exactly one owner (a
  * guest) by pfn, and that the host can never reach through the fd.
  *
- * The file has no read, write, splice or mmap, so its pages are never in
- * host user page tables and GUP cannot find them.  Pages are allocated by
- * the kernel on demand or by fallocate(), zeroed before first use and again
+ * The file has no read, write or splice.  Pages are allocated by the
+ * kernel on demand or by fallocate(), zeroed before first use and again
  * before they go back to the page allocator, kept off the movable zones and
  * out of reclaim.  Before any page leaves the file (punch hole, release) the
  * owner is told through its privmem_guest_ops and must drop its mappings.
  *
- * The pages also leave the kernel direct map while they are in a file, so
- * a stray kernel access (/proc/kcore, /dev/mem, a bug) cannot read them;
- * they get it back, zeroed, when they leave the file.  /dev/mem refuses to
- * map RAM that is out of the direct map, and user mappings it made before
- * are zapped here.  privmem.direct_map=1 on the command line keeps them
- * mapped.
+ * Every page is either private or shared.  A private page is never in a
+ * host user page table, so GUP cannot find it, and it is out of the kernel
+ * direct map, so a stray kernel access (/proc/kcore, /dev/mem, a bug)
+ * cannot read it; it gets the direct map back, zeroed, when it leaves the
+ * file.  /dev/mem refuses to map RAM that is out of the direct map, and
+ * user mappings it made before are zapped here.  privmem.direct_map=1 on
+ * the command line keeps private pages mapped.  A shared page is memory
+ * the owner lets the host see: a file created with PRIVMEM_MMAP can be
+ * mmap()ed (MAP_SHARED only), shared pages are served to those mappings,
+ * and they stay in the direct map like any page a user mapping holds, so
+ * that everything that reaches user memory through the kernel (GUP and
+ * kmap(), O_DIRECT, process_vm_readv(), /proc/PID/mem) works on them.  An
+ * access to a private page through such a mapping gets SIGBUS.  Pages
+ * start shared with PRIVMEM_SHARED, private otherwise, and the owner
+ * converts ranges in place (privmem_convert()): the page and its content
+ * stay, and it is made private only once no host user mapping and no GUP
+ * pin holds it; it then leaves the direct map as a new private page does.
  *
  * Huge folios: where a PMD-sized, PMD-aligned range fits in the file and
  * none of it is populated yet, a PMD-order folio is tried first, so the
@@ -32,6 +42,7 @@
 #include <linux/mm.h>
 #include <linux/mount.h>
 #include <linux/pagemap.h>
+#include <linux/pagevec.h>
 #include <linux/privmem.h>
 #include <linux/pseudo_fs.h>
 #include <linux/sched/mm.h>
@@ -64,6 +75,8 @@
  */
 struct privmem_ctx {
 	const struct privmem_guest_ops *ops;
+	unsigned int flags;		/* PRIVMEM_*, fixed at creation */
+	struct maple_tree shared;	/* ranges of shared pages */
 	struct mutex owner_lock;	/* owner vs. its release */
 	void *owner;
 	struct mem_cgroup *memcg;
@@ -95,6 +108,48 @@ static inline pgoff_t privmem_nr_pages(struct inode *inode)
 	return i_size_read(inode) >> PAGE_SHIFT;
 }
 
+/*
+ * Whether the page at @index is shared: the host may map it, and it is in
+ * the direct map, through which the kernel reaches user memory (kmap()
+ * after GUP).  Kinds change with the invalidate lock held exclusively;
+ * readers hold it shared.
+ */
+static inline bool privmem_page_shared(struct inode *inode, pgoff_t index)
+{
+	return mtree_load(&privmem_ctx(inode)->shared, index);
+}
+
+/*
+ * Whether every page of [@start, @end) is of kind @shared.  A large folio
+ * never holds pages of both kinds: a host user mapping of a shared page
+ * may map all of its folio at once (a PMD), so new folios are large only
+ * over a range of one kind, and a conversion splits the folios it cuts.
+ */
+static bool privmem_range_is(struct inode *inode, pgoff_t start, pgoff_t end,
+			     bool shared)
+{
+	MA_STATE(mas, &privmem_ctx(inode)->shared, start, start);
+	bool entry, uniform;
+
+	if (start >= end)
+		return true;
+	rcu_read_lock();
+	entry = mas_walk(&mas);
+	uniform = entry == shared && mas.last >= end - 1;
+	rcu_read_unlock();
+	return uniform;
+}
+
+/*
+ * Whether the folio whose first page is at @index leaves the direct map:
+ * it is private (a folio holds pages of one kind) and private pages leave
+ * it at all.
+ */
+static inline bool privmem_unmaps(struct inode *inode, pgoff_t index)
+{
+	return privmem_unmap && !privmem_page_shared(inode, index);
+}
+
 static void privmem_clear_folio(struct folio *folio)
 {
 	long i, nr = folio_nr_pages(folio);
@@ -107,64 +162,74 @@ static void privmem_clear_folio(struct folio *folio)
 
 /*
  * Where /dev/mem can map RAM (!CONFIG_STRICT_DEVMEM), zap its user
- * mappings of @folio, which has just left the direct map: from now on
- * mmap_mem() refuses it.  Cheap when nothing maps /dev/mem.  The folio is
- * still zeroed and no owner has it yet.
+ * mappings of the @nr pages from @page on, which have just left the
+ * direct map: from now on mmap_mem() refuses them.  Cheap when nothing
+ * maps /dev/mem.  They hold either a new folio's zeroes or, converted in
+ * place, what the owner shared with the host until now: nothing private
+ * is written to them before they are private.
  */
-static void privmem_revoke_devmem(struct folio *folio)
+static void privmem_revoke_devmem(struct page *page, unsigned long nr)
 {
 	if (!IS_ENABLED(CONFIG_DEVMEM) || IS_ENABLED(CONFIG_STRICT_DEVMEM))
 		return;
-	unmap_mapping_range(iomem_get_mapping(), PFN_PHYS(folio_pfn(folio)),
-			    folio_size(folio), 1);
+	unmap_mapping_range(iomem_get_mapping(), PFN_PHYS(page_to_pfn(page)),
+			    (loff_t)nr << PAGE_SHIFT, 1);
 }
 
 /*
- * Take @folio out of the direct map, in one change: a PMD-sized folio that
- * fills a large direct mapping keeps it, as one non-present entry.  That
- * entry is split before the folio is (privmem_split_direct_map()), so that
- * freeing part of the folio never has to allocate.
+ * Give pages [@from, @to) of @folio their direct map back, in one change:
+ * this never allocates (their mapping is either one large entry that they
+ * fill or already split), which ->free_folio() relies on.  Making a
+ * mapping present needs no flush.
  */
-static int privmem_unmap_folio_noflush(struct folio *folio)
+static void privmem_map_pages(struct folio *folio, long from, long to)
 {
+	set_direct_map_range_noflush(folio_page(folio, from), to - from, true);
+}
+
+/*
+ * Take pages [@from, @to) of @folio out of the direct map in one change,
+ * and out of /dev/mem's mappings; the caller flushes the TLB.  Pages that
+ * fill a large direct mapping keep it, as one non-present entry, which is
+ * split before their folio is (privmem_split_folio()), so that freeing
+ * part of it never has to allocate.  On failure (no memory to split a
+ * large direct mapping) none of them is out.
+ */
+static int privmem_unmap_pages(struct folio *folio, long from, long to)
+{
+	struct page *page = folio_page(folio, from);
 	int err;
 
-	if (!privmem_unmap)
-		return 0;
-	err = set_direct_map_range_noflush(folio_page(folio, 0),
-					   folio_nr_pages(folio), false);
+	err = set_direct_map_range_noflush(page, to - from, false);
 	if (err) {
 		/* Undoing what was done never needs to split anything. */
-		set_direct_map_range_noflush(folio_page(folio, 0),
-					     folio_nr_pages(folio), true);
+		set_direct_map_range_noflush(page, to - from, true);
 		return err;
 	}
-	privmem_revoke_devmem(folio);
+	privmem_revoke_devmem(page, to - from);
 	return 0;
 }
 
-static int privmem_unmap_folio(struct folio *folio)
+/* Take @folio, whose first page is at @index, out of the direct map. */
+static int privmem_unmap_folio(struct inode *inode, struct folio *folio,
+			       pgoff_t index)
 {
 	unsigned long addr = (unsigned long)folio_address(folio);
-	int err = privmem_unmap_folio_noflush(folio);
+	int err;
 
-	if (!err && privmem_unmap)
+	if (!privmem_unmaps(inode, index))
+		return 0;
+	err = privmem_unmap_pages(folio, 0, folio_nr_pages(folio));
+	if (!err)
 		flush_tlb_kernel_range(addr, addr + folio_size(folio));
 	return err;
 }
 
-/*
- * Give @folio its direct map back, whole: this never allocates (the
- * mapping is either one large entry the folio fills or already split),
- * which ->free_folio() relies on.  Making a mapping present needs no
- * flush.
- */
+/* Give all of @folio its direct map back; a shared one has it already. */
 static void privmem_map_folio(struct folio *folio)
 {
-	if (!privmem_unmap)
-		return;
-	set_direct_map_range_noflush(folio_page(folio, 0),
-				     folio_nr_pages(folio), true);
+	if (privmem_unmap)
+		privmem_map_pages(folio, 0, folio_nr_pages(folio));
 }
 
 /*
@@ -181,10 +246,28 @@ static int privmem_split_direct_map(struct page *page)
 }
 
 /*
- * Insert a zeroed folio that is out of the direct map, TLBs flushed, at
- * @index, charging it with @gfp.  It is marked dirty because its content
- * exists nowhere else: truncation of a huge folio whose split fails must
- * keep it rather than drop it (truncate_inode_partial_folio()).
+ * Split the large folio @folio of @inode, locked.  A private one first has
+ * its direct mapping split (privmem_split_direct_map()), so that its pages
+ * can later be freed or converted one by one; a shared one is in the
+ * direct map, whose mappings no split needs to change.
+ */
+static int privmem_split_folio(struct inode *inode, struct folio *folio)
+{
+	int err;
+
+	if (!privmem_page_shared(inode, folio->index)) {
+		err = privmem_split_direct_map(folio_page(folio, 0));
+		if (err)
+			return err;
+	}
+	return split_folio(folio);
+}
+
+/*
+ * Insert a zeroed folio that is out of the direct map if private, TLBs
+ * flushed, at @index, charging it with @gfp.  It is marked dirty because
+ * its content exists nowhere else: truncation of a huge folio whose split
+ * fails must keep it rather than drop it (truncate_inode_partial_folio()).
  */
 static int privmem_insert_folio(struct address_space *mapping,
 				struct folio *folio, pgoff_t index, gfp_t gfp)
@@ -204,14 +287,14 @@ static int privmem_insert_folio(struct address_space *mapping,
 	return 0;
 }
 
-/* Zero a new folio, take it out of the direct map and insert it. */
+/* Zero a new folio, take it out of the direct map if private, insert it. */
 static int privmem_add_folio(struct address_space *mapping,
 			     struct folio *folio, pgoff_t index, gfp_t gfp)
 {
 	int err;
 
 	privmem_clear_folio(folio);
-	err = privmem_unmap_folio(folio);
+	err = privmem_unmap_folio(mapping->host, folio, index);
 	if (err)
 		return err;
 	return privmem_insert_folio(mapping, folio, index, gfp);
@@ -239,6 +322,8 @@ static struct folio *__privmem_alloc_folio(struct inode *inode, pgoff_t index)
 	 */
 	if (PRIVMEM_HUGE_OK &&
 	    huge_index + PRIVMEM_HUGE_NR <= privmem_nr_pages(inode) &&
+	    privmem_range_is(inode, huge_index, huge_index + PRIVMEM_HUGE_NR,
+			     privmem_page_shared(inode, index)) &&
 	    privmem_range_empty(mapping, huge_index, PRIVMEM_HUGE_NR)) {
 		folio = folio_alloc(gfp | __GFP_NORETRY | __GFP_NOWARN,
 				    PRIVMEM_HUGE_ORDER);
@@ -306,8 +391,8 @@ static struct folio *privmem_get_folio(struct inode *inode, pgoff_t index)
 
 /*
  * fallocate() prepares up to this many folios (zeroed, out of the direct
- * map) before one kernel TLB flush, then inserts them: a flush is an IPI
- * to every CPU.
+ * map if private) before one kernel TLB flush, then inserts them: a flush
+ * is an IPI to every CPU.
  */
 #define PRIVMEM_BATCH	32
 
@@ -315,6 +400,7 @@ struct privmem_batch {
 	struct folio *folio[PRIVMEM_BATCH];
 	pgoff_t index[PRIVMEM_BATCH];
 	int nr;
+	bool flush;	/* a folio left the direct map */
 };
 
 /*
@@ -328,22 +414,29 @@ static pgoff_t privmem_batch_prepare(struct inode *inode, pgoff_t index,
 	struct address_space *mapping = inode->i_mapping;
 	pgoff_t huge_index = round_down(index, PRIVMEM_HUGE_NR);
 	gfp_t gfp = mapping_gfp_mask(mapping);
+	bool shared = privmem_page_shared(inode, index);
 	struct folio *folio = NULL;
+	bool huge;
 
-	if (PRIVMEM_HUGE_OK && huge_index == index &&
-	    huge_index + PRIVMEM_HUGE_NR <= privmem_nr_pages(inode) &&
-	    privmem_range_empty(mapping, huge_index, PRIVMEM_HUGE_NR))
+	/* PMD-sized only over pages of one kind, as in the slow way. */
+	huge = PRIVMEM_HUGE_OK && huge_index == index &&
+	       privmem_range_empty(mapping, huge_index, PRIVMEM_HUGE_NR) &&
+	       privmem_range_is(inode, huge_index,
+				huge_index + PRIVMEM_HUGE_NR, shared);
+	if (huge && huge_index + PRIVMEM_HUGE_NR <= privmem_nr_pages(inode))
 		folio = folio_alloc(gfp | __GFP_NORETRY | __GFP_NOWARN,
 				    PRIVMEM_HUGE_ORDER);
-	if (!folio && (!PRIVMEM_HUGE_OK || huge_index != index ||
-		       !privmem_range_empty(mapping, huge_index, PRIVMEM_HUGE_NR)))
+	if (!folio && !huge)
 		folio = folio_alloc(gfp | __GFP_NOWARN, 0);
 	if (!folio)
 		return index;
 	privmem_clear_folio(folio);
-	if (privmem_unmap_folio_noflush(folio)) {
-		folio_put(folio);
-		return index;
+	if (privmem_unmaps(inode, index)) {
+		if (privmem_unmap_pages(folio, 0, folio_nr_pages(folio))) {
+			folio_put(folio);
+			return index;
+		}
+		b->flush = true;
 	}
 	b->folio[b->nr] = folio;
 	b->index[b->nr++] = index;
@@ -381,8 +474,9 @@ static int privmem_batch_commit(struct inode *inode, struct privmem_batch *b)
 
 	if (!b->nr)
 		return 0;
-	if (privmem_unmap)
+	if (b->flush)
 		flush_tlb_all();
+	b->flush = false;
 	for (i = 0; i < b->nr; i++) {
 		struct folio *folio = b->folio[i];
 		pgoff_t nr = folio_nr_pages(folio);
@@ -408,7 +502,7 @@ static long privmem_allocate(struct inode *inode, loff_t offset, loff_t len)
 	struct address_space *mapping = inode->i_mapping;
 	pgoff_t index = offset >> PAGE_SHIFT;
 	pgoff_t end = (offset + len) >> PAGE_SHIFT;
-	struct privmem_batch b = { .nr = 0 };
+	struct privmem_batch b = { .nr = 0, .flush = false };
 	struct folio *folio;
 	long err = 0;
 
@@ -470,8 +564,7 @@ static struct folio *privmem_punch_edge(struct address_space *mapping,
 		return NULL;
 	if (!folio_test_large(folio) ||
 	    (folio->index >= start && folio_next_index(folio) <= end) ||
-	    (!privmem_split_direct_map(folio_page(folio, 0)) &&
-	     !split_folio(folio))) {
+	    !privmem_split_folio(mapping->host, folio)) {
 		folio_unlock(folio);
 		folio_put(folio);
 		return NULL;
@@ -488,7 +581,8 @@ static void privmem_punch_edge_end(struct address_space *mapping,
 	if (!folio)
 		return;
 	folio_lock(folio);
-	if (folio->mapping == mapping && privmem_unmap_folio(folio))
+	if (folio->mapping == mapping &&
+	    privmem_unmap_folio(mapping->host, folio, folio->index))
 		pr_warn_ratelimited("privmem: folio left in the direct map\n");
 	folio_unlock(folio);
 	folio_put(folio);
@@ -599,6 +693,33 @@ static void privmem_count_pages(struct address_space *mapping,
 	rcu_read_unlock();
 }
 
+/*
+ * Pages in the file that are shared.  A folio holds pages of one kind; the
+ * kinds are stable under the invalidate lock.
+ */
+static unsigned long privmem_count_shared(struct inode *inode)
+{
+	struct folio_batch fbatch;
+	unsigned long nr = 0;
+	pgoff_t index = 0;
+	unsigned int i;
+
+	folio_batch_init(&fbatch);
+	filemap_invalidate_lock_shared(inode->i_mapping);
+	while (filemap_get_folios(inode->i_mapping, &index, ULONG_MAX, &fbatch)) {
+		for (i = 0; i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			if (privmem_page_shared(inode, folio->index))
+				nr += folio_nr_pages(folio);
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	return nr;
+}
+
 static void privmem_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct inode *inode = file_inode(file);
@@ -608,10 +729,85 @@ static void privmem_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "privmem_size:\t%lld\n", i_size_read(inode));
 	seq_printf(m, "privmem_allocated:\t%lu\n", nr << PAGE_SHIFT);
 	seq_printf(m, "privmem_huge:\t%lu\n", nr_huge << PAGE_SHIFT);
+	seq_printf(m, "privmem_shared:\t%lu\n",
+		   privmem_count_shared(inode) << PAGE_SHIFT);
+}
+
+/*
+ * A fault of a host user mapping.  Only shared pages are served; the kind
+ * is looked up under the invalidate lock, which a change of kind will take
+ * exclusively.  The page is mapped locked, and a change of kind locks it
+ * before it unmaps the range, so a page never stays mapped past one.
+ */
+static vm_fault_t privmem_fault(struct vm_fault *vmf)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	struct folio *folio;
+	struct page *page;
+
+	if (vmf->pgoff >= privmem_nr_pages(inode))
+		return VM_FAULT_SIGBUS;
+
+	filemap_invalidate_lock_shared(inode->i_mapping);
+	if (privmem_page_shared(inode, vmf->pgoff))
+		folio = privmem_get_folio(inode, vmf->pgoff);
+	else
+		folio = ERR_PTR(-EACCES);
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	/*
+	 * A private page, or no memory within the memcg limit: SIGBUS, as
+	 * hugetlbfs does when its pool is empty, never the OOM killer.
+	 */
+	if (IS_ERR(folio))
+		return VM_FAULT_SIGBUS;
+
+	page = folio_file_page(folio, vmf->pgoff);
+	if (PageHWPoison(page)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return VM_FAULT_HWPOISON;
+	}
+	vmf->page = page;
+	return VM_FAULT_LOCKED;
+}
+
+static const struct vm_operations_struct privmem_vm_ops = {
+	.fault		= privmem_fault,
+};
+
+static int privmem_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct privmem_ctx *ctx = privmem_ctx(file_inode(file));
+
+	if (!(ctx->flags & PRIVMEM_MMAP))
+		return -ENODEV;
+	/*
+	 * MAP_SHARED only: a private mapping would copy the owner's pages
+	 * into anonymous memory that the file knows nothing of.
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+
+	vma->vm_ops = &privmem_vm_ops;
+	return 0;
+}
+
+/* The file is open, so its owner is set. */
+static long privmem_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct privmem_ctx *ctx = privmem_ctx(file_inode(file));
+
+	if (!ctx->ops->ioctl)
+		return -ENOTTY;
+	return ctx->ops->ioctl(ctx->owner, file, cmd, arg);
 }
 
 static const struct file_operations privmem_fops = {
 	.release	= privmem_release,
+	.unlocked_ioctl	= privmem_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= privmem_mmap,
 	.fallocate	= privmem_fallocate,
 	.llseek		= noop_llseek,
 	.show_fdinfo	= privmem_show_fdinfo,
@@ -687,8 +883,12 @@ static int privmem_error_remove_page(struct address_space *mapping,
 	struct folio *folio = page_folio(page);
 	pgoff_t index = folio->index + folio_page_idx(folio, page);
 
-	/* Its neighbours may now be freed one by one (see above). */
-	privmem_split_direct_map(page);
+	/*
+	 * Its neighbours may now be freed or converted one by one (see
+	 * above).  A shared page is in the direct map, which stays as is.
+	 */
+	if (!privmem_page_shared(mapping->host, index))
+		privmem_split_direct_map(page);
 	mutex_lock(&ctx->owner_lock);
 	if (ctx->owner && ctx->ops->error)
 		ctx->ops->error(ctx->owner, index, index + 1);
@@ -707,7 +907,10 @@ static const struct address_space_operations privmem_aops = {
  * privmem_create - create a private memory file
  * @name: name shown in /proc/PID/fd
  * @size: size in bytes, a non-zero multiple of PAGE_SIZE, fixed for life
- * @flags: must be 0
+ * @flags: PRIVMEM_MMAP: host user space may mmap() the file (MAP_SHARED)
+ *	and reach its shared pages through the mapping;
+ *	PRIVMEM_SHARED: every page of the file starts shared, otherwise
+ *	private; privmem_convert() changes the kind of a range later
  * @ops: the owner's callbacks, all three required
  * @owner: passed back to @ops; the owner of the file, for its whole life
  *
@@ -722,7 +925,8 @@ struct file *privmem_create(const char *name, loff_t size, unsigned int flags,
 	struct file *file;
 	int err;
 
-	if (size <= 0 || !PAGE_ALIGNED(size) || flags)
+	if (size <= 0 || !PAGE_ALIGNED(size) ||
+	    (flags & ~(PRIVMEM_MMAP | PRIVMEM_SHARED)))
 		return ERR_PTR(-EINVAL);
 	if (WARN_ON_ONCE(!ops || !ops->invalidate_begin ||
 			 !ops->invalidate_end || !ops->release))
@@ -732,9 +936,19 @@ struct file *privmem_create(const char *name, loff_t size, unsigned int flags,
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
 	ctx->ops = ops;
+	ctx->flags = flags;
+	mt_init(&ctx->shared);
 	mutex_init(&ctx->owner_lock);
 	ctx->owner = owner;
 	ctx->memcg = get_mem_cgroup_from_mm(current->mm);
+
+	if (flags & PRIVMEM_SHARED) {
+		err = mtree_store_range(&ctx->shared, 0,
+					(size >> PAGE_SHIFT) - 1,
+					xa_mk_value(1), GFP_KERNEL_ACCOUNT);
+		if (err)
+			goto err_free_ctx;
+	}
 
 	inode = alloc_anon_inode(privmem_mnt->mnt_sb);
 	if (IS_ERR(inode)) {
@@ -765,6 +979,7 @@ err_free_inode:
 	inode->i_private = NULL;
 	iput(inode);
 err_free_ctx:
+	mtree_destroy(&ctx->shared);
 	mem_cgroup_put(ctx->memcg);
 	kfree(ctx);
 	return ERR_PTR(err);
@@ -845,6 +1060,277 @@ void privmem_put_pfn(unsigned long pfn)
 }
 EXPORT_SYMBOL_GPL(privmem_put_pfn);
 
+/*
+ * Split the large folio at @index if it reaches out of [@start, @end) into
+ * pages that are not of kind @shared, which the range is to become: no
+ * folio may hold pages of both kinds.  A private folio's direct mapping is
+ * split first (privmem_split_folio()), so that the part that becomes
+ * shared gets its direct map back alone.
+ */
+static int privmem_split_edge(struct inode *inode, pgoff_t index,
+			      pgoff_t start, pgoff_t end, bool shared)
+{
+	struct folio *folio = filemap_lock_folio(inode->i_mapping, index);
+	int err = 0;
+
+	if (!folio)
+		return 0;
+	if (folio_test_large(folio) &&
+	    (!privmem_range_is(inode, folio->index, start, shared) ||
+	     !privmem_range_is(inode, end, folio_next_index(folio), shared)))
+		err = privmem_split_folio(inode, folio);
+	folio_unlock(folio);
+	folio_put(folio);
+	return err;
+}
+
+/*
+ * Split the folios at the edges of [@start, @end) as the conversion to
+ * @shared needs.  A split fails while someone else holds the folio.
+ */
+static int privmem_split_edges(struct inode *inode, pgoff_t start,
+			       pgoff_t end, bool shared, pgoff_t *err_index)
+{
+	int err;
+
+	err = privmem_split_edge(inode, start, start, end, shared);
+	if (!err)
+		err = privmem_split_edge(inode, end - 1, start, end, shared);
+	if (!err)
+		return 0;
+	*err_index = start;
+	return err == -ENOMEM ? -ENOMEM : -EAGAIN;
+}
+
+/*
+ * Whether nothing holds @folio, locked, but the page cache and the caller:
+ * no user mapping, no GUP pin, no I/O, no fault about to map it.  A folio
+ * waiting in a per-CPU LRU batch holds a reference too, so the batches are
+ * drained once before a folio counts as in use.
+ */
+static bool privmem_folio_unused(struct folio *folio, bool *drained)
+{
+	int want = folio_nr_pages(folio) + 1;
+
+	if (folio_mapped(folio))
+		return false;
+	if (folio_ref_count(folio) == want)
+		return true;
+	if (*drained)
+		return false;
+	*drained = true;
+	lru_add_drain_all();
+	return folio_ref_count(folio) == want;
+}
+
+/*
+ * Check that no page of [@start, @end) is in use by anyone but the owner's
+ * guest, after unmapping the range from host user space.  With the
+ * invalidate lock held no fault maps a page of the range again and no
+ * lookup hands one out; a fault that looked one up before holds its lock
+ * until it is mapped, and is unmapped once the lock is ours.
+ */
+static int privmem_check_unused(struct address_space *mapping, pgoff_t start,
+				pgoff_t end, pgoff_t *err_index)
+{
+	struct folio_batch fbatch;
+	pgoff_t index = start;
+	bool drained = false;
+	unsigned int i;
+	int err = 0;
+
+	unmap_mapping_pages(mapping, start, end - start, false);
+
+	folio_batch_init(&fbatch);
+	while (!err && filemap_get_folios(mapping, &index, end - 1, &fbatch)) {
+		for (i = 0; !err && i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			folio_lock(folio);
+			if (folio_mapped(folio))
+				unmap_mapping_pages(mapping, folio->index,
+						    folio_nr_pages(folio), false);
+			/*
+			 * memory_failure() keeps a reference to a poisoned
+			 * page, which nobody can reach any more.
+			 */
+			if (!folio_test_hwpoison(folio) &&
+			    !folio_test_has_hwpoisoned(folio) &&
+			    !privmem_folio_unused(folio, &drained)) {
+				*err_index = max(folio->index, start);
+				err = -EAGAIN;
+			}
+			folio_unlock(folio);
+		}
+		folio_batch_release(&fbatch);
+		cond_resched();
+	}
+	return err;
+}
+
+/* Whether page @p of @folio is of @kind and may change its direct map. */
+static bool privmem_direct_map_page(struct inode *inode, struct folio *folio,
+				    long p, bool kind)
+{
+	return privmem_page_shared(inode, folio->index + p) == kind &&
+	       !PageHWPoison(folio_page(folio, p));
+}
+
+/*
+ * Put the pages of [@start, @end) whose kind is now @kind into (@map) or
+ * out of the direct map, each run of them in one change: a whole PMD-sized
+ * folio keeps a large direct mapping, as fallocate() leaves it, and pages
+ * leaving it are zapped from /dev/mem's mappings as new pages are.  Taking
+ * pages out can fail for want of memory to split a large direct mapping;
+ * @done then tells where it stopped.
+ */
+static int privmem_direct_map_kind(struct inode *inode, pgoff_t start,
+				   pgoff_t end, bool kind, bool map,
+				   pgoff_t *done)
+{
+	struct folio_batch fbatch;
+	pgoff_t index = start;
+	long p, q, last;
+	unsigned int i;
+	int err = 0;
+
+	*done = start;
+	folio_batch_init(&fbatch);
+	while (!err &&
+	       filemap_get_folios(inode->i_mapping, &index, end - 1, &fbatch)) {
+		for (i = 0; !err && i < folio_batch_count(&fbatch); i++) {
+			struct folio *folio = fbatch.folios[i];
+
+			p = max(folio->index, start) - folio->index;
+			last = min(folio_next_index(folio), end) - folio->index;
+			/*
+			 * A folio holds pages of one kind.  A poisoned page
+			 * keeps the direct map memory_failure() left it.
+			 */
+			while (!err && p < last) {
+				if (!privmem_direct_map_page(inode, folio, p, kind)) {
+					p++;
+					continue;
+				}
+				q = p + 1;
+				while (q < last &&
+				       privmem_direct_map_page(inode, folio, q, kind))
+					q++;
+				if (map)
+					privmem_map_pages(folio, p, q);
+				else
+					err = privmem_unmap_pages(folio, p, q);
+				if (!err)
+					*done = folio->index + q;
+				p = q;
+			}
+		}
+		folio_batch_release(&fbatch);
+	}
+	/* Pages scattered over the direct map: one flush for all of them. */
+	if (!map && *done > start)
+		flush_tlb_all();
+	return err;
+}
+
+/*
+ * Give the direct map to the pages of [@start, @end) that become shared,
+ * or take it from those that become private, all or none of them.
+ */
+static int privmem_direct_map_range(struct inode *inode, pgoff_t start,
+				    pgoff_t end, bool shared)
+{
+	pgoff_t done;
+	int err;
+
+	if (!privmem_unmap)
+		return 0;
+	err = privmem_direct_map_kind(inode, start, end, !shared, shared, &done);
+	if (err && done > start)
+		privmem_direct_map_kind(inode, start, done, true, true, &done);
+	return err;
+}
+
+/**
+ * privmem_convert - make a range of a private memory file shared or private
+ * @file: a private memory file
+ * @start: first page index of the range
+ * @end: page index after the range
+ * @shared: the new kind of its pages
+ * @err_index: set to the first page in use when making them private fails
+ *	with -EAGAIN
+ *
+ * The pages keep their content either way; pages not allocated yet take
+ * the new kind when they are.  Making pages private first removes them
+ * from every host user mapping and fails with -EAGAIN, changing nothing,
+ * while anything else holds one of them (a GUP pin, I/O in flight, a
+ * fault about to map it): the caller may retry once the user lets go.
+ * Private pages leave the direct map; shared ones are mapped there again
+ * and can be mapped by host user space (PRIVMEM_MMAP).  The allocator does
+ * not tell the owner: the owner decides on a conversion and drops its own
+ * mappings of the pages as its kinds require.
+ *
+ * Lock order: the invalidate lock (held exclusively, so no fault or lookup
+ * sees a kind change half done), the folio locks (splits, the in-use
+ * check), then the lock of the tree of kinds.  The direct map and
+ * /dev/mem's mappings change under the invalidate lock alone, as in
+ * fallocate().
+ *
+ * Return: 0, -EINVAL for a range not in the file, -EAGAIN, -ENOMEM.
+ */
+int privmem_convert(struct file *file, pgoff_t start, pgoff_t end,
+		    bool shared, pgoff_t *err_index)
+{
+	MA_STATE(mas, &privmem_ctx(file_inode(file))->shared, start, end - 1);
+	MA_STATE(nb, mas.tree, 0, 0);
+	struct inode *inode = file_inode(file);
+	struct privmem_ctx *ctx = privmem_ctx(inode);
+	unsigned long first = start, last = end - 1;
+	void *entry = shared ? xa_mk_value(1) : NULL;
+	int err;
+
+	if (WARN_ON_ONCE(file->f_op != &privmem_fops))
+		return -EINVAL;
+	if (start >= end || end > privmem_nr_pages(inode))
+		return -EINVAL;
+
+	filemap_invalidate_lock(inode->i_mapping);
+	/* The store below cannot fail: its nodes are allocated up front. */
+	err = mas_preallocate(&mas, entry, GFP_KERNEL_ACCOUNT);
+	if (err)
+		goto out;
+	err = privmem_split_edges(inode, start, end, shared, err_index);
+	if (!err && !shared)
+		err = privmem_check_unused(inode->i_mapping, start, end,
+					   err_index);
+	if (!err)
+		err = privmem_direct_map_range(inode, start, end, shared);
+	if (err) {
+		mas_destroy(&mas);
+		goto out;
+	}
+
+	/* One entry for a run of shared pages, however it was made. */
+	mtree_lock(&ctx->shared);
+	if (shared && first) {
+		mas_set(&nb, first - 1);
+		if (mas_walk(&nb))
+			first = nb.index;
+	}
+	if (shared && last != ULONG_MAX) {
+		mas_set(&nb, last + 1);
+		if (mas_walk(&nb))
+			last = nb.last;
+	}
+	mas_set_range(&mas, first, last);
+	mas_store_prealloc(&mas, entry);
+	mtree_unlock(&ctx->shared);
+out:
+	filemap_invalidate_unlock(inode->i_mapping);
+	return err;
+}
+EXPORT_SYMBOL_GPL(privmem_convert);
+
 /**
  * privmem_total_pages - pages held by all private memory files
  *
@@ -884,6 +1370,7 @@ static void privmem_evict_inode(struct inode *inode)
 	truncate_inode_pages_final(&inode->i_data);
 	clear_inode(inode);
 	if (ctx) {
+		mtree_destroy(&ctx->shared);
 		mem_cgroup_put(ctx->memcg);
 		mutex_destroy(&ctx->owner_lock);
 		kfree(ctx);
@@ -920,7 +1407,7 @@ static int __init privmem_init(void)
 
 	privmem_unmap = !privmem_keep_direct_map && can_set_direct_map();
 
-	/* Private pages must never be mapped into user space. */
+	/* Nothing from a private memory file is ever executed by the host. */
 	privmem_mnt->mnt_flags |= MNT_NOEXEC;
 	return 0;
 }

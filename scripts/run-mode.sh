@@ -24,7 +24,7 @@ python3 "$TOP/scripts/verdict.py" "$OUT/console-$mode.log" $flag |
 	tee "$OUT/verdict-$mode.txt" || vrc=$?
 if [ "$mode" = run ]; then
 	step "what the demo showed"
-	sed -n '/^# selftest: privmem_demo/,/^\(not \)\?ok /{/^# [^#]/{/selftest:/d;s/^# //p}}' \
+	sed -n '/^# selftest: privmem_\(secret_free_\)\?demo/,/^\(not \)\?ok /{/^# [^#]/{/selftest:/d;s/^# //p}}' \
 		"$OUT/console-$mode.log"
 fi
 if [ "$mode" = bench ]; then

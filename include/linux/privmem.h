@@ -1,19 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Private memory: an fd whose pages belong to exactly one owner (a guest)
- * and are never reachable by the host through the fd: no read, write,
- * mmap, splice or GUP.  The owner reaches the pages by pfn through
- * privmem_get_pfn(); the allocator tells the owner before any page goes
- * away through the privmem_guest_ops it was created with.
+ * Private memory: an fd whose pages belong to exactly one owner (a guest).
+ * Its private pages are never reachable by the host through the fd: no
+ * read, write, mmap, splice or GUP.  The owner reaches the pages by pfn
+ * through privmem_get_pfn(); the allocator tells the owner before any page
+ * goes away through the privmem_guest_ops it was created with.  A file
+ * created with PRIVMEM_MMAP can be mapped by host user space, which then
+ * reaches the file's shared pages, and only those.
  */
 #ifndef _LINUX_PRIVMEM_H
 #define _LINUX_PRIVMEM_H
 
+#include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/err.h>
 
 struct address_space;
 struct file;
+
+/* privmem_create() flags */
+#define PRIVMEM_MMAP		BIT(0)	/* mmap() of shared pages */
+#define PRIVMEM_SHARED		BIT(1)	/* every page is shared */
 
 /**
  * struct privmem_guest_ops - allocator-to-owner callbacks
@@ -29,6 +36,9 @@ struct file;
  *	in the file, poisoned, and privmem_get_pfn() fails on them with
  *	-EHWPOISON; the owner must drop its mappings of them before
  *	returning.  Called with the page locked, may sleep.
+ * @ioctl: optional; an ioctl() on the file, which the owner defines (the
+ *	allocator has none of its own).  Without it every ioctl fails with
+ *	-ENOTTY.
  *
  * An owner is set exactly once, at privmem_create(), and never changes.
  */
@@ -37,6 +47,8 @@ struct privmem_guest_ops {
 	void (*invalidate_end)(void *owner, pgoff_t start, pgoff_t end);
 	void (*release)(void *owner);
 	void (*error)(void *owner, pgoff_t start, pgoff_t end);
+	long (*ioctl)(void *owner, struct file *file, unsigned int cmd,
+		      unsigned long arg);
 };
 
 #ifdef CONFIG_PRIVMEM
@@ -47,6 +59,8 @@ void *privmem_owner(struct file *file, const struct privmem_guest_ops *ops);
 int privmem_get_pfn(struct file *file, pgoff_t index, unsigned long *pfn,
 		    int *order);
 void privmem_put_pfn(unsigned long pfn);
+int privmem_convert(struct file *file, pgoff_t start, pgoff_t end,
+		    bool shared, pgoff_t *err_index);
 unsigned long privmem_total_pages(void);
 bool privmem_active(void);
 bool privmem_mapping(struct address_space *mapping);
@@ -75,6 +89,12 @@ static inline int privmem_get_pfn(struct file *file, pgoff_t index,
 
 static inline void privmem_put_pfn(unsigned long pfn)
 {
+}
+
+static inline int privmem_convert(struct file *file, pgoff_t start,
+				  pgoff_t end, bool shared, pgoff_t *err_index)
+{
+	return -EOPNOTSUPP;
 }
 
 static inline unsigned long privmem_total_pages(void)

@@ -4,6 +4,14 @@
  * owned by one VM; memslots bind ranges of it, and the allocator's
  * callbacks zap those ranges before any page leaves the file.
  *
+ * With GUEST_MEMFD_FLAG_MMAP the VMM may mmap() the file, and a slot bound
+ * to it takes its shared pages from the file too (KVM_MEMSLOT_GMEM_ONLY).
+ * Which pages the host may reach is the allocator's business; KVM decides:
+ * at creation (GUEST_MEMFD_FLAG_INIT_SHARED: all of them), and in a VM
+ * with private memory whenever the attributes of a GFN that such a slot
+ * maps change, which converts its page in place (kvm_gmem_convert()).
+ * Such a page is host-shared only while its GFN is shared.
+ *
  * Lock order: kvm->slots_lock, then kvm_gmem.lock, then kvm->mmu_lock.
  * The allocator calls invalidate_begin/end with its invalidate lock held,
  * which nests outside kvm_gmem.lock and is never taken under it; it calls
@@ -19,6 +27,7 @@
 
 struct kvm_gmem {
 	struct kvm *kvm;
+	u64 flags;			/* GUEST_MEMFD_FLAG_*, from creation */
 	struct mutex lock;		/* protects bindings */
 	struct list_head bindings;	/* memslots, by slot->gmem.node */
 	/*
@@ -88,10 +97,12 @@ static bool kvm_gmem_unmap_bindings(struct kvm_gmem *gmem, pgoff_t start,
 		if (!range.slot)
 			continue;
 		/*
-		 * Only private GFNs map guest_memfd pages, and making a GFN
-		 * shared zapped it: a wholly shared range needs no walk.
+		 * Unless the slot takes every page from the file, only
+		 * private GFNs map guest_memfd pages, and making a GFN shared
+		 * zapped it: a wholly shared range needs no walk.
 		 */
-		if (kvm_range_has_uniform_attributes(gmem->kvm, range.start, range.end) &&
+		if (!kvm_slot_is_gmem_only(slot) &&
+		    kvm_range_has_uniform_attributes(gmem->kvm, range.start, range.end) &&
 		    !kvm_mem_is_private(gmem->kvm, range.start))
 			continue;
 		flush |= kvm_unmap_gfn_range(gmem->kvm, &range);
@@ -195,21 +206,135 @@ static void kvm_gmem_release(void *owner)
 	kfree(gmem);
 }
 
+/*
+ * The kind of file pages [@start, @end) and the attributes of every GFN
+ * that a slot maps at them, converted in place.  Pages turn private in the
+ * file before their GFNs do, and shared after them, so that no GFN is
+ * private while its page is host-shared.  The pages of a file the host
+ * cannot map stay private: a slot takes its shared pages from elsewhere,
+ * and what the guest left in them is not the host's.  slots_lock keeps
+ * the bindings.
+ */
+static int kvm_gmem_set_kind(struct kvm_gmem *gmem, struct file *file,
+			     pgoff_t start, pgoff_t end, bool private,
+			     pgoff_t *err_index)
+{
+	bool in_place = gmem->flags & GUEST_MEMFD_FLAG_MMAP;
+	struct kvm *kvm = gmem->kvm;
+	struct kvm_memory_slot *slot;
+	int r;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	if (private && in_place) {
+		r = privmem_convert(file, start, end, false, err_index);
+		if (r)
+			return r;
+	}
+	list_for_each_entry(slot, &gmem->bindings, gmem.node) {
+		pgoff_t first = max(start, slot->gmem.pgoff);
+		pgoff_t last = min(end, slot->gmem.pgoff + slot->npages);
+		gfn_t gfn = slot->base_gfn - slot->gmem.pgoff;
+
+		if (first >= last)
+			continue;
+		r = kvm_vm_set_mem_attributes_locked(kvm, gfn + first, gfn + last,
+						     private ?
+						     KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
+		if (r)
+			return r;
+	}
+	if (!private && in_place)
+		return privmem_convert(file, start, end, true, err_index);
+	return 0;
+}
+
+/*
+ * KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd: the attributes are the
+ * file's, for the pages whatever slot maps them, as upstream Linux models
+ * it.  Only in VMs with private memory; content is kept (flags 0).
+ */
+static long kvm_gmem_set_attributes(struct kvm_gmem *gmem, struct file *file,
+				    struct kvm_memory_attributes2 __user *argp)
+{
+	loff_t isize = i_size_read(file_inode(file));
+	struct kvm_memory_attributes2 attrs;
+	struct kvm *kvm = gmem->kvm;
+	pgoff_t err_index = 0;
+	long r;
+
+	if (copy_from_user(&attrs, argp, sizeof(attrs)))
+		return -EFAULT;
+	if (!kvm_arch_has_private_mem(kvm) || attrs.flags ||
+	    memchr_inv(attrs.reserved, 0, sizeof(attrs.reserved)))
+		return -EINVAL;
+	if (attrs.attributes & ~KVM_MEMORY_ATTRIBUTE_PRIVATE)
+		return -EINVAL;
+	if (!attrs.size || !PAGE_ALIGNED(attrs.offset) ||
+	    !PAGE_ALIGNED(attrs.size) || attrs.offset > isize ||
+	    attrs.size > isize - attrs.offset)
+		return -EINVAL;
+
+	mutex_lock(&kvm->slots_lock);
+	r = kvm_gmem_set_kind(gmem, file, attrs.offset >> PAGE_SHIFT,
+			      (attrs.offset + attrs.size) >> PAGE_SHIFT,
+			      attrs.attributes, &err_index);
+	mutex_unlock(&kvm->slots_lock);
+
+	if (r == -EAGAIN) {
+		attrs.error_offset = (u64)err_index << PAGE_SHIFT;
+		if (copy_to_user(argp, &attrs, sizeof(attrs)))
+			return -EFAULT;
+	}
+	return r;
+}
+
+static long kvm_gmem_ioctl(void *owner, struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	switch (cmd) {
+	case KVM_SET_MEMORY_ATTRIBUTES2:
+		return kvm_gmem_set_attributes(owner, file, (void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
 static const struct privmem_guest_ops kvm_gmem_ops = {
 	.invalidate_begin	= kvm_gmem_invalidate_begin,
 	.invalidate_end		= kvm_gmem_invalidate_end,
 	.release		= kvm_gmem_release,
 	.error			= kvm_gmem_error,
+	.ioctl			= kvm_gmem_ioctl,
 };
+
+/**
+ * kvm_gmem_supported_flags - what KVM_CAP_GUEST_MEMFD_FLAGS reports
+ * @kvm: the VM, or NULL for /dev/kvm
+ *
+ * Any VM may map its guest_memfd.  Only one without private memory may
+ * create it shared: in a VM with private memory the guest decides what
+ * is shared, through the attributes, and a file starts out private.
+ *
+ * Return: the GUEST_MEMFD_FLAG_* that KVM_CREATE_GUEST_MEMFD accepts.
+ */
+u64 kvm_gmem_supported_flags(struct kvm *kvm)
+{
+	u64 flags = GUEST_MEMFD_FLAG_MMAP;
+
+	if (!kvm || !kvm_arch_has_private_mem(kvm))
+		flags |= GUEST_MEMFD_FLAG_INIT_SHARED;
+	return flags;
+}
 
 int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 {
+	unsigned int pm_flags = 0;
 	struct kvm_gmem *gmem;
 	struct file *file;
 	int fd, r;
 
-	/* KVM_CAP_GUEST_MEMFD_FLAGS reports no flags yet. */
-	if (args->flags)
+	if (args->flags & ~kvm_gmem_supported_flags(kvm))
 		return -EINVAL;
 	if (memchr_inv(args->reserved, 0, sizeof(args->reserved)))
 		return -EINVAL;
@@ -227,10 +352,16 @@ int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 		goto err_fd;
 	}
 	gmem->kvm = kvm;
+	gmem->flags = args->flags;
 	mutex_init(&gmem->lock);
 	INIT_LIST_HEAD(&gmem->bindings);
 
-	file = privmem_create("kvm-gmem", args->size, 0, &kvm_gmem_ops, gmem);
+	if (args->flags & GUEST_MEMFD_FLAG_MMAP)
+		pm_flags |= PRIVMEM_MMAP;
+	if (args->flags & GUEST_MEMFD_FLAG_INIT_SHARED)
+		pm_flags |= PRIVMEM_SHARED;
+	file = privmem_create("kvm-gmem", args->size, pm_flags, &kvm_gmem_ops,
+			      gmem);
 	if (IS_ERR(file)) {
 		r = PTR_ERR(file);
 		goto err_gmem;
@@ -247,6 +378,83 @@ err_gmem:
 err_fd:
 	put_unused_fd(fd);
 	return r;
+}
+
+/*
+ * In place: the pages that guest_memfd-only slots map at [@start, @end)
+ * become @shared (host-mappable) or private in their files, keeping their
+ * content.  Making them private fails with -EAGAIN while the host holds
+ * one.  slots_lock keeps the slots and their bindings, and a file whose
+ * last reference is gone waits for it in kvm_gmem_release().  Only in VMs
+ * with private memory: elsewhere a file keeps the kind it was created with.
+ */
+int kvm_gmem_convert(struct kvm *kvm, gfn_t start, gfn_t end, bool shared)
+{
+	struct kvm_memslot_iter iter;
+	pgoff_t err_index;
+	int i, r;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	if (!kvm_arch_has_private_mem(kvm))
+		return 0;
+
+	for (i = 0; i < KVM_ADDRESS_SPACE_NUM; i++) {
+		struct kvm_memslots *slots = __kvm_memslots(kvm, i);
+
+		kvm_for_each_memslot_in_gfn_range(&iter, slots, start, end) {
+			struct kvm_memory_slot *slot = iter.slot;
+			struct file *file = READ_ONCE(slot->gmem.file);
+			gfn_t first = max(start, slot->base_gfn);
+			gfn_t last = min(end, slot->base_gfn + slot->npages);
+
+			if (!kvm_slot_is_gmem_only(slot) || !file)
+				continue;
+			r = privmem_convert(file,
+					    first - slot->base_gfn + slot->gmem.pgoff,
+					    last - slot->base_gfn + slot->gmem.pgoff,
+					    shared, &err_index);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A page of @file that a new slot maps at a private GFN must not be host
+ * shared.  Of the slot's GFNs [@base, @base + @npages), whose first page
+ * is @pgoff, convert the pages of the private ones in the file.
+ */
+static int kvm_gmem_bind_private(struct kvm *kvm, struct file *file,
+				 gfn_t base, gfn_t npages, pgoff_t pgoff)
+{
+	MA_STATE(mas, &kvm->mem_attr_tree, base, base);
+	gfn_t first, last, end = base + npages;
+	pgoff_t err_index;
+	void *entry;
+	int r;
+
+	for (;;) {
+		/* slots_lock keeps the tree's writers out; RCU its readers. */
+		rcu_read_lock();
+		entry = mas_find(&mas, end - 1);
+		first = max_t(gfn_t, mas.index, base);
+		last = min_t(gfn_t, mas.last, end - 1);
+		rcu_read_unlock();
+		if (!entry)
+			return 0;
+		if (xa_to_value(entry) & KVM_MEMORY_ATTRIBUTE_PRIVATE) {
+			r = privmem_convert(file, pgoff + first - base,
+					    pgoff + last + 1 - base, false,
+					    &err_index);
+			if (r)
+				return r;
+		}
+		if (last >= end - 1)
+			return 0;
+		mas_set(&mas, last + 1);
+	}
 }
 
 int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
@@ -281,6 +489,11 @@ int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
 	start = offset >> PAGE_SHIFT;
 	end = start + slot->npages;
 
+	/*
+	 * Bindings change only under slots_lock, so the range stays free
+	 * while its pages are converted, which must happen outside
+	 * gmem->lock: the file's invalidate lock nests outside it.
+	 */
 	mutex_lock(&gmem->lock);
 	list_for_each_entry(other, &gmem->bindings, gmem.node) {
 		if (start < other->gmem.pgoff + other->npages &&
@@ -289,8 +502,24 @@ int kvm_gmem_bind(struct kvm *kvm, struct kvm_memory_slot *slot,
 			goto out_unlock;
 		}
 	}
+	mutex_unlock(&gmem->lock);
+
+	if ((gmem->flags & GUEST_MEMFD_FLAG_MMAP) && kvm_arch_has_private_mem(kvm)) {
+		r = kvm_gmem_bind_private(kvm, file, slot->base_gfn,
+					  slot->npages, start);
+		if (r)
+			goto out;
+	}
+
+	mutex_lock(&gmem->lock);
 	slot->gmem.pgoff = start;
 	slot->gmem.owner = gmem;
+	/*
+	 * The VMM can reach the file's shared pages itself, so the guest
+	 * gets them from the file as well: one page, one copy.
+	 */
+	if (gmem->flags & GUEST_MEMFD_FLAG_MMAP)
+		slot->flags |= KVM_MEMSLOT_GMEM_ONLY;
 	WRITE_ONCE(slot->gmem.file, file);
 	list_add(&slot->gmem.node, &gmem->bindings);
 	r = 0;

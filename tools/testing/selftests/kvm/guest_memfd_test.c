@@ -663,24 +663,6 @@ static bool test_punch_hole_past_end(void)
 	return ok;
 }
 
-/* The value of field @key in /proc/self/fdinfo/@fd, -1 if there is none. */
-static long fdinfo_value(int fd, const char *key)
-{
-	char path[64], line[128];
-	size_t n = strlen(key);
-	long val = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	TEST_ASSERT(f, "opening %s failed", path);
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, n) && line[n] == ':')
-			val = strtol(line + n + 1, NULL, 10);
-	fclose(f);
-	return val;
-}
-
 /* The PrivMem line of /proc/meminfo, in kB; -1 if there is none. */
 static long meminfo_privmem_kb(void)
 {
@@ -1283,28 +1265,39 @@ static bool test_region_v1_rejects_gmem(void)
 	return ok;
 }
 
-static bool test_default_vm_rejects_gmem_slot(void)
+/*
+ * 4.138: KVM_MEM_GUEST_MEMFD on every VM, with a guest_memfd of the VM
+ * itself, whichever flags it was created with; another VM's stays EINVAL.
+ */
+static bool test_default_vm_binds_gmem_slot(void)
 {
+	static const uint64_t flags[] = {
+		0, GUEST_MEMFD_FLAG_MMAP, GUEST_MEMFD_FLAG_INIT_SHARED,
+		GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
+	};
 	struct kvm_vm *vm = create_default_vm();
 	struct kvm_vm *sw_vm = create_sw_vm();
 	void *hva = alloc_shared_view(SLOT_SIZE);
 	bool ok = true;
-	int fd;
+	int fd, i;
 
-	/*
-	 * Whether a default VM may create a guest_memfd is not what this checks;
-	 * use one of its own if it can, else a software-protected VM's.
-	 */
-	fd = __vm_create_guest_memfd(vm, BIND_GMEM_SIZE, 0);
-	if (fd < 0)
-		fd = vm_create_guest_memfd(sw_vm, BIND_GMEM_SIZE, 0);
+	ok &= expect(vm_check_cap(vm, KVM_CAP_GUEST_MEMFD) == 1,
+		     "KVM_CAP_GUEST_MEMFD is not 1 on a default VM");
+	for (i = 0; i < ARRAY_SIZE(flags); i++) {
+		fd = vm_create_guest_memfd(vm, BIND_GMEM_SIZE, flags[i]);
+		ok &= outcome_is(__vm_set_user_memory_region2(vm, 1,
+				 KVM_MEM_GUEST_MEMFD, slot_gpa(1), SLOT_SIZE,
+				 hva, fd, 0), 0,
+				 "KVM_MEM_GUEST_MEMFD on a default VM, file flags 0x%lx",
+				 flags[i]);
+		vm_set_user_memory_region2(vm, 1, 0, slot_gpa(1), 0, NULL, -1, 0);
+		close(fd);
+	}
 
+	fd = vm_create_guest_memfd(sw_vm, BIND_GMEM_SIZE, 0);
 	ok &= outcome_is(__vm_set_user_memory_region2(vm, 1, KVM_MEM_GUEST_MEMFD,
 			 slot_gpa(1), SLOT_SIZE, hva, fd, 0), EINVAL,
-			 "KVM_MEM_GUEST_MEMFD on a default VM");
-	ok &= outcome_is(__vm_set_user_memory_region2(vm, 1, 0, slot_gpa(1),
-			 SLOT_SIZE, hva, -1, 0), 0,
-			 "KVM_SET_USER_MEMORY_REGION2 without flags on a default VM");
+			 "a software-protected VM's guest_memfd on a default VM");
 
 	munmap(hva, SLOT_SIZE);
 	close(fd);
@@ -1550,7 +1543,7 @@ static const struct {
 	{ test_bound_slot_immutable, "bound_slot_immutable" },
 	{ test_bound_slot_delete_rebind, "bound_slot_delete_rebind" },
 	{ test_region_v1_rejects_gmem, "region_v1_rejects_gmem" },
-	{ test_default_vm_rejects_gmem_slot, "default_vm_rejects_gmem_slot" },
+	{ test_default_vm_binds_gmem_slot, "default_vm_binds_gmem_slot" },
 	{ test_attributes_cap, "attributes_cap" },
 	{ test_attributes_set_valid, "attributes_set_valid" },
 	{ test_attributes_flags_rejected, "attributes_flags_rejected" },

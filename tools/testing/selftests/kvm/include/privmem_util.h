@@ -12,6 +12,8 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/falloc.h>
 #include <sys/ioctl.h>
@@ -256,6 +258,24 @@ expect(bool cond, const char *fmt, ...)
 	va_end(ap);
 	ksft_print_msg("%s\n", what);
 	return false;
+}
+
+/* The value of field @key in /proc/self/fdinfo/@fd, -1 if there is none. */
+static inline long fdinfo_value(int fd, const char *key)
+{
+	char path[64], line[128];
+	size_t n = strlen(key);
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	TEST_ASSERT(f, "opening %s failed", path);
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			val = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return val;
 }
 
 #endif /* SELFTEST_KVM_PRIVMEM_UTIL_H */
