@@ -18,6 +18,10 @@ n=$(grep -c . /tests/list)
 # loading them is test 1, so a module that does not load fails the run.
 mods=$(cat /tests/modules 2>/dev/null)
 [ -n "$mods" ] && n=$((n + 1))
+# KUnit suites built into the kernel ran before init: their results are one
+# more entry, whose cases the verdict counts one by one.
+kunit=$(cat /tests/kunit 2>/dev/null)
+[ -n "$kunit" ] && n=$((n + 1))
 # The marker must start a line: the firmware's last screen-clearing escape
 # has no newline, and the kernel may print nothing after it (quiet).
 echo
@@ -39,6 +43,34 @@ if [ -n "$mods" ]; then
 		echo "not ok 1 insmod # modules loaded, but no /dev/kvm"
 	else
 		echo "ok 1 insmod"
+	fi
+fi
+if [ -n "$kunit" ]; then
+	i=$((i + 1))
+	echo "# selftest: kunit" $kunit
+	# KUnit prints its TAP at KERN_INFO, below the console's loglevel:
+	# take it from the kernel log, from the first top-level version line
+	# to the result of the last suite its plan announced (busybox dmesg
+	# prints no level prefix; printk's timestamps are stripped).
+	dmesg | sed 's/^<[0-9]*>//; s/^\[[^]]*\] //' | awk '
+		!on && /^K?TAP version/ { on = 1; print; next }
+		!on { next }
+		!plan && /^1\.\.[0-9]+$/ { plan = substr($0, 4) + 0; print; next }
+		/^(not )?ok [0-9]+ / { print; if (++done >= plan) exit; next }
+		/^ *(K?TAP version|[0-9]+\.\.[0-9]+|#|ok |not ok )/ { print; next }
+		/^    / { print }	# the lines of a failed expectation
+	' > /tmp/kunit.tap
+	sed 's/^/# /' /tmp/kunit.tap
+	bad=""
+	for s in $kunit; do
+		grep -Eq "^ok [0-9]+ (- )?$s( |\$)" /tmp/kunit.tap || bad="$bad $s"
+	done
+	if [ ! -s /tmp/kunit.tap ]; then
+		echo "not ok $i kunit # no KUnit output in the kernel log"
+	elif [ -n "$bad" ]; then
+		echo "not ok $i kunit # failed or missing:$bad"
+	else
+		echo "ok $i kunit"
 	fi
 fi
 while read -r name args; do

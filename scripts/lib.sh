@@ -45,3 +45,16 @@ die() {
 	printf 'error: %s\n' "$*" >&2
 	exit 1
 }
+
+# The KUnit suites the kernel in $TREE runs at boot (tests/kunit.list: those
+# whose option is built in), one per line.
+kunit_suites() {
+	local opt suite
+	[ -f "$TREE/.config" ] || return 0
+	while read -r opt suite; do
+		case "$opt" in ''|'#'*) continue ;; esac
+		if grep -qx "$opt=y" "$TREE/.config"; then
+			echo "$suite"
+		fi
+	done < "$TOP/tests/kunit.list"
+}

@@ -71,6 +71,9 @@ if grep -q '^CONFIG_KVM=m' "$TREE/.config"; then
 	done
 fi
 
+# KUnit suites built into the kernel: the init reports their results.
+kunit_suites > "$root/tests/kunit"
+
 cp "$TOP/scripts/guest-init.sh" "$root/init"
 chmod +x "$root/init"
 echo "$mode" > "$root/tests/mode"

@@ -19,8 +19,10 @@ flag=""
 step "verdict ($mode, $VARIANT)"
 # The summary line is also kept for scripts/check.sh's closing summary.
 # What the programs printed comes after the verdict, even a failing one.
+# The KUnit suites built in must have reported, every case counted.
+kunit=$(kunit_suites | paste -sd, -)
 vrc=0
-python3 "$TOP/scripts/verdict.py" "$OUT/console-$mode.log" $flag |
+python3 "$TOP/scripts/verdict.py" "$OUT/console-$mode.log" $flag ${kunit:+--kunit "$kunit"} |
 	tee "$OUT/verdict-$mode.txt" || vrc=$?
 if [ "$mode" = run ]; then
 	step "what the demo showed"

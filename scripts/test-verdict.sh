@@ -9,9 +9,12 @@ pass=0 fail=0
 while read -r log rc a b c d e f extra; do
 	case "$log" in ''|'#'*) continue ;; esac
 	want="$a $b $c $d $e $f"
-	flag=""
-	[ "${extra:-}" = timed-out ] && flag=--timed-out
-	out=$(python3 "$TOP/scripts/verdict.py" "$dir/$log" $flag)
+	flags=()
+	case "${extra:-}" in
+	timed-out) flags=(--timed-out) ;;
+	kunit=*) flags=(--kunit "${extra#kunit=}") ;;
+	esac
+	out=$(python3 "$TOP/scripts/verdict.py" "$dir/$log" "${flags[@]}")
 	got_rc=$?
 	got=$(echo "$out" | tail -1)
 	if [ "$got_rc" = "$rc" ] && [ "$got" = "$want" ]; then
