@@ -260,6 +260,23 @@ expect(bool cond, const char *fmt, ...)
 	return false;
 }
 
+/*
+ * The demos' output: one line per fact, marked when it did not hold, and
+ * counted in *@failures so that the exit status says whether all held.
+ */
+static inline void __printf(3, 4)
+demo_fact(int *failures, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("%s\n", ok ? "" : "  <-- FAILED");
+	if (!ok)
+		(*failures)++;
+}
+
 /* The value of field @key in /proc/self/fdinfo/@fd, -1 if there is none. */
 static inline long fdinfo_value(int fd, const char *key)
 {

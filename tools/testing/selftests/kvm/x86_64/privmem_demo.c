@@ -69,18 +69,6 @@ struct demo {
 	int failures;
 };
 
-static void fact(struct demo *d, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("%s\n", ok ? "" : "  <-- FAILED");
-	if (!ok)
-		d->failures++;
-}
-
 static void handle_map_gpa_range(struct demo *d)
 {
 	struct kvm_run *run = d->vcpu->run;
@@ -157,23 +145,24 @@ static void try_read_guest_memfd(struct demo *d)
 
 	errno = 0;
 	n = read(d->gmem_fd, buf, sizeof(buf));
-	fact(d, n < 0, "host read() of the guest_memfd: %s, errno %d (%s)",
-	     n < 0 ? "refused" : "SUCCEEDED", errno, strerror(errno));
+	demo_fact(&d->failures, n < 0, "host read() of the guest_memfd: %s, errno %d (%s)",
+		  n < 0 ? "refused" : "SUCCEEDED", errno, strerror(errno));
 
 	errno = 0;
 	n = pread(d->gmem_fd, buf, sizeof(buf), SECRET_GPA - DATA_GPA);
-	fact(d, n < 0, "host pread() at the secret's offset: %s, errno %d (%s)",
-	     n < 0 ? "refused" : "SUCCEEDED", errno, strerror(errno));
+	demo_fact(&d->failures, n < 0, "host pread() at the secret's offset: %s, errno %d (%s)",
+		  n < 0 ? "refused" : "SUCCEEDED", errno, strerror(errno));
 
 	errno = 0;
 	p = mmap(NULL, DATA_SIZE, PROT_READ, MAP_SHARED, d->gmem_fd, 0);
-	fact(d, p == MAP_FAILED, "host mmap() of the guest_memfd: %s, errno %d (%s)",
-	     p == MAP_FAILED ? "refused" : "SUCCEEDED", errno, strerror(errno));
+	demo_fact(&d->failures, p == MAP_FAILED,
+		  "host mmap() of the guest_memfd: %s, errno %d (%s)",
+		  p == MAP_FAILED ? "refused" : "SUCCEEDED", errno, strerror(errno));
 	if (p != MAP_FAILED) {
-		fact(d, !memmem(p, DATA_SIZE, secret, strlen(secret)),
-		     "secret in the mmap()ed guest_memfd: %s",
-		     memmem(p, DATA_SIZE, secret, strlen(secret)) ?
-		     "FOUND" : "not found");
+		demo_fact(&d->failures, !memmem(p, DATA_SIZE, secret, strlen(secret)),
+			  "secret in the mmap()ed guest_memfd: %s",
+			  memmem(p, DATA_SIZE, secret, strlen(secret)) ?
+			  "FOUND" : "not found");
 		munmap(p, DATA_SIZE);
 	}
 }
@@ -212,24 +201,24 @@ int main(void)
 	       strlen(secret), SECRET_GPA);
 
 	expect_stage(&d, STAGE_MESSAGE);
-	fact(&d, !strcmp(msg, guest_msg), "host: received \"%.*s\" in the shared page",
-	     (int)sizeof(guest_msg), msg);
+	demo_fact(&d.failures, !strcmp(msg, guest_msg),
+		  "host: received \"%.*s\" in the shared page", (int)sizeof(guest_msg), msg);
 	print_memory(&d, "while talking");
 	memcpy(msg, host_reply, sizeof(host_reply));
 
 	expect_stage(&d, STAGE_SECRET_CHECKED);
 	printf("guest: read the host's reply; its secret in private memory is intact\n");
 	print_memory(&d, "at the end");
-	fact(&d, d.to_shared == 1 && d.to_private == 1,
-	     "conversions done: %d (%d to shared, %d to private)",
-	     d.to_shared + d.to_private, d.to_shared, d.to_private);
+	demo_fact(&d.failures, d.to_shared == 1 && d.to_private == 1,
+		  "conversions done: %d (%d to shared, %d to private)",
+		  d.to_shared + d.to_private, d.to_shared, d.to_private);
 	ASSERT_EQ(run_to_sync(&d), ~0ull);
 
 	try_read_guest_memfd(&d);
-	fact(&d, !memmem(view, DATA_SIZE, secret, strlen(secret)),
-	     "host scan of its view of all %lu MiB of guest RAM for the secret: %s",
-	     DATA_SIZE >> 20,
-	     memmem(view, DATA_SIZE, secret, strlen(secret)) ? "FOUND" : "not found");
+	demo_fact(&d.failures, !memmem(view, DATA_SIZE, secret, strlen(secret)),
+		  "host scan of its view of all %lu MiB of guest RAM for the secret: %s",
+		  DATA_SIZE >> 20,
+		  memmem(view, DATA_SIZE, secret, strlen(secret)) ? "FOUND" : "not found");
 
 	kvm_vm_free(d.vm);
 	close(d.gmem_fd);

@@ -88,18 +88,6 @@ struct demo {
 	int failures;
 };
 
-static void fact(struct demo *d, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("%s\n", ok ? "" : "  <-- FAILED");
-	if (!ok)
-		d->failures++;
-}
-
 /* Run to the guest's next report. */
 static uint32_t run_to_report(struct demo *d)
 {
@@ -170,8 +158,8 @@ static void load_and_seal(struct demo *d)
 	d->image = region->host_mem;
 	d->gmem_fd = vm_create_guest_memfd(d->vm, d->size, GUEST_MEMFD_FLAG_MMAP);
 
-	fact(d, !set_file_attributes(d, 0),
-	     "VMM: made the new guest_memfd shared through the file");
+	demo_fact(&d->failures, !set_file_attributes(d, 0),
+		  "VMM: made the new guest_memfd shared through the file");
 	d->map = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED,
 		      d->gmem_fd, 0);
 	TEST_ASSERT(d->map != MAP_FAILED, "mmap of the guest_memfd failed");
@@ -186,13 +174,13 @@ static void load_and_seal(struct demo *d)
 	printf("VMM: all guest RAM (GPA 0x%lx, %lu KiB) is now the guest_memfd\n",
 	       d->gpa, d->size >> 10);
 
-	fact(d, !set_file_attributes(d, KVM_MEMORY_ATTRIBUTE_PRIVATE),
-	     "VMM: made all of it private in place (KVM_SET_MEMORY_ATTRIBUTES2)");
-	fact(d, !map_readable(d),
-	     "VMM: its own mapping of guest RAM now faults (SIGBUS)");
-	fact(d, file_bytes(d->gmem_fd) == d->size,
-	     "memory: %lu KiB in the guest_memfd for %lu KiB of RAM, one copy",
-	     file_bytes(d->gmem_fd) >> 10, d->size >> 10);
+	demo_fact(&d->failures, !set_file_attributes(d, KVM_MEMORY_ATTRIBUTE_PRIVATE),
+		  "VMM: made all of it private in place (KVM_SET_MEMORY_ATTRIBUTES2)");
+	demo_fact(&d->failures, !map_readable(d),
+		  "VMM: its own mapping of guest RAM now faults (SIGBUS)");
+	demo_fact(&d->failures, file_bytes(d->gmem_fd) == d->size,
+		  "memory: %lu KiB in the guest_memfd for %lu KiB of RAM, one copy",
+		  file_bytes(d->gmem_fd) >> 10, d->size >> 10);
 }
 
 /* The host tries what it has to read guest RAM while the secret is in it. */
@@ -204,28 +192,28 @@ static void try_reach_guest(struct demo *d)
 	ssize_t n;
 	int fd, i;
 
-	fact(d, !map_readable(d), "host: read through the mapping: SIGBUS");
+	demo_fact(&d->failures, !map_readable(d), "host: read through the mapping: SIGBUS");
 
 	local = (struct iovec){ .iov_base = buf, .iov_len = d->size };
 	remote = (struct iovec){ .iov_base = d->map, .iov_len = d->size };
 	errno = 0;
 	n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-	fact(d, n <= 0, "host: process_vm_readv() of guest RAM: %s (%s)",
-	     n > 0 ? "SUCCEEDED" : "refused", strerror(errno));
+	demo_fact(&d->failures, n <= 0, "host: process_vm_readv() of guest RAM: %s (%s)",
+		  n > 0 ? "SUCCEEDED" : "refused", strerror(errno));
 
 	fd = open("/proc/self/mem", O_RDONLY);
 	errno = 0;
 	n = fd < 0 ? -1 : pread(fd, buf, d->size, (off_t)(uintptr_t)d->map);
-	fact(d, n <= 0, "host: /proc/self/mem read of guest RAM: %s (%s)",
-	     n > 0 ? "SUCCEEDED" : "refused", strerror(errno));
+	demo_fact(&d->failures, n <= 0, "host: /proc/self/mem read of guest RAM: %s (%s)",
+		  n > 0 ? "SUCCEEDED" : "refused", strerror(errno));
 	if (fd >= 0)
 		close(fd);
 
 	/* Only a verifier knows the secret: no literal holds it. */
 	for (i = 0; i < SECRET_LEN; i++)
 		needle[i] = scrambled[i] ^ SCRAMBLE;
-	fact(d, !memmem(d->image, d->size, needle, SECRET_LEN),
-	     "host: the secret is not in the image the VMM loaded");
+	demo_fact(&d->failures, !memmem(d->image, d->size, needle, SECRET_LEN),
+		  "host: the secret is not in the image the VMM loaded");
 	free(buf);
 }
 
@@ -248,14 +236,14 @@ int main(void)
 	load_and_seal(&d);
 
 	report = run_to_report(&d);
-	fact(&d, report == REPORT_SECRET_WRITTEN,
-	     "guest: derived its secret into private memory (report %u)", report);
+	demo_fact(&d.failures, report == REPORT_SECRET_WRITTEN,
+		  "guest: derived its secret into private memory (report %u)", report);
 	try_reach_guest(&d);
 
 	report = run_to_report(&d);
-	fact(&d, report == REPORT_SECRET_INTACT,
-	     "guest: its secret is intact after the host's attempts (report %u)",
-	     report);
+	demo_fact(&d.failures, report == REPORT_SECRET_INTACT,
+		  "guest: its secret is intact after the host's attempts (report %u)",
+		  report);
 
 	munmap(d.map, d.size);
 	kvm_vm_free(d.vm);
