@@ -32,6 +32,10 @@
  * owner can map it with one 2M entry.  Punching part of one splits it and
  * frees the punched pages; if the split fails (a transient reference), the
  * range is zeroed instead.  Either way what stays in the file is never lost.
+ * Where the administrator reserved 1 GiB pages (mm/privmem_pool.c), a
+ * 1 GiB-aligned range of a file without PRIVMEM_MMAP takes its PMD-sized
+ * folios from one of them, each at its offset, so that the owner can map
+ * the whole range with one 1G entry once all of it is in the file.
  */
 
 #include <linux/fs.h>
@@ -52,6 +56,7 @@
 #include <linux/slab.h>
 #include <linux/swap.h>
 #include <asm/tlbflush.h>
+#include "privmem_pool.h"
 
 #define PRIVMEM_MAGIC		0x70726d6d	/* "prmm" */
 #define PRIVMEM_HUGE_ORDER	(PMD_SHIFT - PAGE_SHIFT)
@@ -274,10 +279,20 @@ static int privmem_insert_folio(struct address_space *mapping,
 {
 	int err;
 
-	__folio_set_locked(folio);
-	err = filemap_add_folio(mapping, folio, index, gfp);
+	/*
+	 * A piece of the pool's 1 GiB pages stays off the LRU (see
+	 * mm/privmem_pool.c); it may have been in a file before, so someone
+	 * who looked it up then may still try its lock.
+	 */
+	if (privmem_pool_folio(folio)) {
+		folio_lock(folio);
+		err = __filemap_add_folio(mapping, folio, index, gfp, NULL);
+	} else {
+		__folio_set_locked(folio);
+		err = filemap_add_folio(mapping, folio, index, gfp);
+	}
 	if (err) {
-		__folio_clear_locked(folio);
+		folio_unlock(folio);
 		privmem_map_folio(folio);
 		return err;
 	}
@@ -308,6 +323,41 @@ static bool privmem_range_empty(struct address_space *mapping, pgoff_t index,
 				       ((loff_t)(index + nr) << PAGE_SHIFT) - 1);
 }
 
+/*
+ * Whether the PMD-sized range at @huge_index of @inode, still empty, can
+ * take its folio from the 1 GiB pool: all of its 1 GiB range is in the
+ * file, and the file's pages are never mapped by the host, whose page
+ * tables would need the pieces split.
+ */
+static bool privmem_pool_fits(struct inode *inode, pgoff_t huge_index)
+{
+	pgoff_t base = round_down(huge_index, PRIVMEM_GIGANTIC_NR);
+
+	return PRIVMEM_HUGE_OK && privmem_pool_active() &&
+	       !(privmem_ctx(inode)->flags & PRIVMEM_MMAP) &&
+	       base + PRIVMEM_GIGANTIC_NR <= privmem_nr_pages(inode) &&
+	       privmem_range_empty(inode->i_mapping, huge_index,
+				   PRIVMEM_HUGE_NR);
+}
+
+static struct folio *privmem_alloc_pool_folio(struct inode *inode,
+					      pgoff_t huge_index, gfp_t gfp)
+{
+	struct folio *folio = privmem_pool_get(privmem_ctx(inode), huge_index);
+	int err;
+
+	if (!folio)
+		return NULL;
+	err = privmem_add_folio(inode->i_mapping, folio, huge_index,
+				gfp | __GFP_NORETRY);
+	if (err) {
+		privmem_pool_unget(folio);
+		return err == -EEXIST || err == -ENOMEM ? NULL : ERR_PTR(err);
+	}
+	privmem_pool_inserted(folio);
+	return folio;
+}
+
 static struct folio *__privmem_alloc_folio(struct inode *inode, pgoff_t index)
 {
 	struct address_space *mapping = inode->i_mapping;
@@ -315,6 +365,12 @@ static struct folio *__privmem_alloc_folio(struct inode *inode, pgoff_t index)
 	pgoff_t huge_index = round_down(index, PRIVMEM_HUGE_NR);
 	struct folio *folio;
 	int err;
+
+	if (privmem_pool_fits(inode, huge_index)) {
+		folio = privmem_alloc_pool_folio(inode, huge_index, gfp);
+		if (folio)
+			return folio;
+	}
 
 	/*
 	 * Not where part of the range is populated: the folio would be
@@ -418,6 +474,9 @@ static pgoff_t privmem_batch_prepare(struct inode *inode, pgoff_t index,
 	struct folio *folio = NULL;
 	bool huge;
 
+	/* The pool's pieces go in the slow way. */
+	if (huge_index == index && privmem_pool_fits(inode, huge_index))
+		return index;
 	/* PMD-sized only over pages of one kind, as in the slow way. */
 	huge = PRIVMEM_HUGE_OK && huge_index == index &&
 	       privmem_range_empty(mapping, huge_index, PRIVMEM_HUGE_NR) &&
@@ -731,6 +790,9 @@ static void privmem_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "privmem_huge:\t%lu\n", nr_huge << PAGE_SHIFT);
 	seq_printf(m, "privmem_shared:\t%lu\n",
 		   privmem_count_shared(inode) << PAGE_SHIFT);
+	if (IS_ENABLED(CONFIG_PRIVMEM_GIGANTIC))
+		seq_printf(m, "privmem_gigantic:\t%lu\n",
+			   privmem_pool_file_pages(privmem_ctx(inode)) << PAGE_SHIFT);
 }
 
 /*
@@ -867,6 +929,7 @@ static void privmem_free_folio(struct folio *folio)
 			clear_highpage(page);
 	}
 	atomic_long_sub(nr, &privmem_nr_allocated);
+	privmem_pool_free(folio);
 }
 
 /*
@@ -1045,6 +1108,9 @@ int privmem_get_pfn(struct file *file, pgoff_t index, unsigned long *pfn,
 
 	*pfn = folio_pfn(folio) + (index - folio->index);
 	*order = folio_order(folio);
+	/* All of its 1 GiB page in the file, each piece at its offset. */
+	if (privmem_pool_whole(folio))
+		*order = PRIVMEM_GIGANTIC_ORDER;
 	folio_unlock(folio);
 	return 0;
 }
