@@ -668,23 +668,34 @@ static int privmem_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* Pages in the file and how many of them are in PMD-sized folios. */
+/* What a file holds: its pages, and its folios by size. */
+struct privmem_counts {
+	unsigned long pages;
+	unsigned long huge_pages;	/* in PMD-sized folios */
+	unsigned long small_folios;	/* 4K */
+	unsigned long huge_folios;	/* PMD-sized */
+};
+
 static void privmem_count_pages(struct address_space *mapping,
-				unsigned long *nr, unsigned long *nr_huge)
+				struct privmem_counts *c)
 {
 	XA_STATE(xas, &mapping->i_pages, 0);
 	struct folio *folio;
 
-	*nr = 0;
-	*nr_huge = 0;
+	memset(c, 0, sizeof(*c));
 	/* A multi-index entry is found once: its sibling slots are skipped. */
 	rcu_read_lock();
 	xas_for_each(&xas, folio, ULONG_MAX) {
 		if (xas_retry(&xas, folio) || xa_is_value(folio))
 			continue;
-		*nr += folio_nr_pages(folio);
-		if (folio_order(folio) >= PRIVMEM_HUGE_ORDER)
-			*nr_huge += folio_nr_pages(folio);
+		c->pages += folio_nr_pages(folio);
+		/* A split leaves small folios only; no other order exists. */
+		if (folio_order(folio) >= PRIVMEM_HUGE_ORDER) {
+			c->huge_pages += folio_nr_pages(folio);
+			c->huge_folios++;
+		} else {
+			c->small_folios++;
+		}
 		if (need_resched()) {
 			xas_pause(&xas);
 			cond_resched_rcu();
@@ -723,14 +734,16 @@ static unsigned long privmem_count_shared(struct inode *inode)
 static void privmem_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct inode *inode = file_inode(file);
-	unsigned long nr, nr_huge;
+	struct privmem_counts c;
 
-	privmem_count_pages(inode->i_mapping, &nr, &nr_huge);
+	privmem_count_pages(inode->i_mapping, &c);
 	seq_printf(m, "privmem_size:\t%lld\n", i_size_read(inode));
-	seq_printf(m, "privmem_allocated:\t%lu\n", nr << PAGE_SHIFT);
-	seq_printf(m, "privmem_huge:\t%lu\n", nr_huge << PAGE_SHIFT);
+	seq_printf(m, "privmem_allocated:\t%lu\n", c.pages << PAGE_SHIFT);
+	seq_printf(m, "privmem_huge:\t%lu\n", c.huge_pages << PAGE_SHIFT);
 	seq_printf(m, "privmem_shared:\t%lu\n",
 		   privmem_count_shared(inode) << PAGE_SHIFT);
+	seq_printf(m, "privmem_folios_4k:\t%lu\n", c.small_folios);
+	seq_printf(m, "privmem_folios_2m:\t%lu\n", c.huge_folios);
 }
 
 /*
