@@ -11,13 +11,18 @@
  * one in the middle, the last) to shared and reads the rest back: the
  * mapping is split (511 4K mappings), the folio is not, unless the host
  * punched the page out of the file on the way to shared.  It converts the
- * page back and reads all of it again: without a punch the block is
- * mapped 2M again; after a punch its pieces stay 4K folios (merging them
- * is not done), so it stays mapped at 4K.
+ * page back and reads the rest again, whose 4K mappings were left: without
+ * a punch the block is mapped 2M again (KVM zapped them once the block was
+ * uniformly private); after a punch its pieces stay 4K folios (merging
+ * them is not done), so it stays mapped at 4K.  Then it checks the page.  The same again on a
+ * guest_memfd-only slot, where the page is converted in place: its folio
+ * stays whole too, the VMM reads the guest's message through its mapping
+ * of the file, and the page keeps the message when it turns private.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "privmem_util.h"
 #include "kvm_util.h"
@@ -35,7 +40,7 @@
 enum {
 	STAGE_FILLED,	/* the block is private and written */
 	STAGE_SPLIT,	/* one page shared, the rest read back */
-	STAGE_PROMOTED,	/* the page private again, all of it read back */
+	STAGE_PROMOTED,	/* the page private again, the rest read back */
 };
 
 /* Check [gpa, gpa + size) but the page at @skip; tag ~0 means zeroes. */
@@ -62,7 +67,8 @@ static void guest_map(uint64_t gpa, bool private)
 	GUEST_ASSERT_2(!ret, gpa, ret);
 }
 
-static void guest_code(uint64_t page, uint64_t punched)
+/* @after: what the page holds once private again (~0: zeroes). */
+static void guest_code(uint64_t page, uint64_t after)
 {
 	uint64_t gpa = TEST_GPA + page * PAGE_SIZE;
 
@@ -75,10 +81,13 @@ static void guest_code(uint64_t page, uint64_t punched)
 	GUEST_SYNC(STAGE_SPLIT);
 
 	guest_map(gpa, true);
-	/* A punched page comes back as zeroes, a kept one as it was. */
-	guest_check(gpa, PAGE_SIZE, punched ? ~0ull : TAG_PRIVATE, ~0ull);
+	/*
+	 * The rest first: its 4K mappings were still there, so only KVM
+	 * zapping them can make this fault and map the block 2M again.
+	 */
 	guest_check(TEST_GPA, SZ_2M, TAG_PRIVATE, gpa);
 	GUEST_SYNC(STAGE_PROMOTED);
+	guest_check(gpa, PAGE_SIZE, after, ~0ull);
 	GUEST_DONE();
 }
 
@@ -106,6 +115,12 @@ static bool counts_are(struct kvm_vm *vm, int fd, const struct counts *want,
 		      got.folios_2m, want->pages_4k, want->pages_2m,
 		      want->folios_4k, want->folios_2m);
 }
+
+enum mode {
+	SEPARATE,	/* shared pages from the slot's userspace_addr */
+	PUNCH,		/* the same, punching the page on the way to shared */
+	IN_PLACE,	/* a guest_memfd-only slot: one page, converted */
+};
 
 static void handle_map_gpa_range(struct kvm_vm *vm, int fd,
 				 struct kvm_run *run, bool punch)
@@ -144,11 +159,16 @@ static bool has_huge_folios(void)
 static bool huge;
 
 /*
- * Convert page @page of the block to shared and back, punching it on the
- * way to shared if @punch, and check the counts at every stage.
+ * Convert page @page of the block to shared and back, as @mode says, and
+ * check the counts at every stage.
  */
-static bool run_split_and_promote(uint64_t page, bool punch)
+static bool run_split_and_promote(uint64_t page, enum mode mode)
 {
+	bool punch = mode == PUNCH;
+	/* A punched page comes back as zeroes, a kept one as it was. */
+	uint64_t after = punch ? ~0ull :
+			 mode == IN_PLACE ? TAG_GUEST_MSG : TAG_PRIVATE;
+	uint64_t gpa = TEST_GPA + page * PAGE_SIZE;
 	const struct counts filled = huge ?
 		(struct counts){ 0, 1, 0, 1 } :
 		(struct counts){ BLOCK_NPAGES, 0, BLOCK_NPAGES, 0 };
@@ -158,13 +178,15 @@ static bool run_split_and_promote(uint64_t page, bool punch)
 		huge && !punch ? 0 : BLOCK_NPAGES - punch,
 		huge && !punch,
 	};
+	/* Else as split: the page itself is not touched yet. */
 	const struct counts promoted = huge && !punch ?
-		(struct counts){ 0, 1, 0, 1 } :
-		(struct counts){ BLOCK_NPAGES, 0, BLOCK_NPAGES, 0 };
+		(struct counts){ 0, 1, 0, 1 } : split;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	struct ucall uc;
+	uint64_t *shared;
 	bool ok = true;
+	char *map;
 	int fd;
 
 	vm = __vm_create_type_with_vcpus(KVM_X86_SW_PROTECTED_VM, 1,
@@ -172,11 +194,22 @@ static bool run_split_and_promote(uint64_t page, bool punch)
 	vm_enable_map_gpa_range_exits(vm);
 	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
 				    TEST_SLOT, BLOCK_NPAGES, 0);
-	fd = vm_create_guest_memfd(vm, SZ_2M, 0);
+	fd = vm_create_guest_memfd(vm, SZ_2M, mode == IN_PLACE ?
+				   GUEST_MEMFD_FLAG_MMAP : 0);
 	vm_mem_region_bind_guest_memfd(vm, TEST_SLOT, fd, 0);
 	vm_mem_set_private(vm, TEST_GPA, SZ_2M);
 	virt_map(vm, TEST_GPA, TEST_GPA, BLOCK_NPAGES);
-	vcpu_args_set(vcpu, 2, page, (uint64_t)punch);
+	vcpu_args_set(vcpu, 2, page, after);
+	/* Where the VMM sees the shared page. */
+	if (mode == IN_PLACE) {
+		map = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   fd, 0);
+		TEST_ASSERT(map != MAP_FAILED, "mmap of the guest_memfd failed");
+		shared = (uint64_t *)(map + page * PAGE_SIZE);
+	} else {
+		map = NULL;
+		shared = addr_gpa2hva(vm, gpa);
+	}
 
 	for (;;) {
 		vcpu_run(vcpu);
@@ -203,6 +236,9 @@ static bool run_split_and_promote(uint64_t page, bool punch)
 			break;
 		case STAGE_SPLIT:
 			ok &= counts_are(vm, fd, &split, "split");
+			ok &= expect(*shared == privmem_word(gpa, TAG_GUEST_MSG),
+				     "the VMM reads 0x%lx in the shared page, want 0x%lx",
+				     *shared, privmem_word(gpa, TAG_GUEST_MSG));
 			break;
 		case STAGE_PROMOTED:
 			ok &= counts_are(vm, fd, &promoted, "promoted");
@@ -212,40 +248,59 @@ static bool run_split_and_promote(uint64_t page, bool punch)
 		}
 	}
 out:
+	if (map)
+		munmap(map, SZ_2M);
 	kvm_vm_free(vm);
 	/* The VM's mappings are gone; the file still holds the block. */
 	close(fd);
 	return ok;
 }
 
+#define MIDDLE	(BLOCK_NPAGES / 2 + 3)
+
 static bool test_split_promote_start(void)
 {
-	return run_split_and_promote(0, false);
+	return run_split_and_promote(0, SEPARATE);
 }
 
 static bool test_split_promote_middle(void)
 {
-	return run_split_and_promote(BLOCK_NPAGES / 2 + 3, false);
+	return run_split_and_promote(MIDDLE, SEPARATE);
 }
 
 static bool test_split_promote_end(void)
 {
-	return run_split_and_promote(BLOCK_NPAGES - 1, false);
+	return run_split_and_promote(BLOCK_NPAGES - 1, SEPARATE);
 }
 
 static bool test_split_punch_start(void)
 {
-	return run_split_and_promote(0, true);
+	return run_split_and_promote(0, PUNCH);
 }
 
 static bool test_split_punch_middle(void)
 {
-	return run_split_and_promote(BLOCK_NPAGES / 2 + 3, true);
+	return run_split_and_promote(MIDDLE, PUNCH);
 }
 
 static bool test_split_punch_end(void)
 {
-	return run_split_and_promote(BLOCK_NPAGES - 1, true);
+	return run_split_and_promote(BLOCK_NPAGES - 1, PUNCH);
+}
+
+static bool test_in_place_promote_start(void)
+{
+	return run_split_and_promote(0, IN_PLACE);
+}
+
+static bool test_in_place_promote_middle(void)
+{
+	return run_split_and_promote(MIDDLE, IN_PLACE);
+}
+
+static bool test_in_place_promote_end(void)
+{
+	return run_split_and_promote(BLOCK_NPAGES - 1, IN_PLACE);
 }
 
 static const struct {
@@ -258,6 +313,9 @@ static const struct {
 	{ test_split_punch_start, "split_punch_start" },
 	{ test_split_punch_middle, "split_punch_middle" },
 	{ test_split_punch_end, "split_punch_end" },
+	{ test_in_place_promote_start, "in_place_promote_start" },
+	{ test_in_place_promote_middle, "in_place_promote_middle" },
+	{ test_in_place_promote_end, "in_place_promote_end" },
 };
 
 int main(void)
@@ -266,6 +324,8 @@ int main(void)
 
 	TEST_REQUIRE(vm_type_supported(KVM_X86_SW_PROTECTED_VM));
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_GUEST_MEMFD));
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS) &
+		     GUEST_MEMFD_FLAG_MMAP);
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_EXIT_HYPERCALL) &
 		     (1ul << KVM_HC_MAP_GPA_RANGE));
 	pin_self_to_cpu(0);
