@@ -27,11 +27,15 @@
  * stay, and it is made private only once no host user mapping and no GUP
  * pin holds it; it then leaves the direct map as a new private page does.
  *
- * Huge folios: where a PMD-sized, PMD-aligned range fits in the file and
- * none of it is populated yet, a PMD-order folio is tried first, so the
- * owner can map it with one 2M entry.  Punching part of one splits it and
- * frees the punched pages; if the split fails (a transient reference), the
- * range is zeroed instead.  Either way what stays in the file is never lost.
+ * Huge folios: where a PMD-sized, PMD-aligned range of one kind fits in
+ * the file and none of it is populated yet, a PMD-order folio is tried
+ * first, so the owner can map it with one 2M entry.  Converting part of it
+ * leaves the folio whole, its pages of both kinds: the owner maps it
+ * piecewise meanwhile and whole again once it is of one kind, host user
+ * space maps its shared pages with PTEs only, and the direct map holds its
+ * shared pages only.  Punching part of one splits it and frees the punched
+ * pages; if the split fails (a transient reference), the range is zeroed
+ * instead.  Either way what stays in the file is never lost.
  * Where the administrator reserved 1 GiB pages (mm/privmem_pool.c), a
  * 1 GiB-aligned range of a file without PRIVMEM_MMAP takes its PMD-sized
  * folios from one of them, each at its offset, so that the owner can map
@@ -125,10 +129,9 @@ static inline bool privmem_page_shared(struct inode *inode, pgoff_t index)
 }
 
 /*
- * Whether every page of [@start, @end) is of kind @shared.  A large folio
- * never holds pages of both kinds: a host user mapping of a shared page
- * may map all of its folio at once (a PMD), so new folios are large only
- * over a range of one kind, and a conversion splits the folios it cuts.
+ * Whether every page of [@start, @end) is of kind @shared.  New folios are
+ * large only over a range of one kind; a conversion may later leave a
+ * large folio with pages of both kinds.
  */
 static bool privmem_range_is(struct inode *inode, pgoff_t start, pgoff_t end,
 			     bool shared)
@@ -146,9 +149,9 @@ static bool privmem_range_is(struct inode *inode, pgoff_t start, pgoff_t end,
 }
 
 /*
- * Whether the folio whose first page is at @index leaves the direct map:
- * it is private (a folio holds pages of one kind) and private pages leave
- * it at all.
+ * Whether the new folio whose first page is at @index leaves the direct
+ * map: it is private (a new folio holds pages of one kind) and private
+ * pages leave it at all.
  */
 static inline bool privmem_unmaps(struct inode *inode, pgoff_t index)
 {
@@ -227,6 +230,31 @@ static int privmem_unmap_folio(struct inode *inode, struct folio *folio,
 	err = privmem_unmap_pages(folio, 0, folio_nr_pages(folio));
 	if (!err)
 		flush_tlb_kernel_range(addr, addr + folio_size(folio));
+	return err;
+}
+
+/*
+ * Take the private pages of @folio, in the file, out of the direct map
+ * again, each run of them in one change, and flush.
+ */
+static int privmem_unmap_private(struct inode *inode, struct folio *folio)
+{
+	unsigned long addr = (unsigned long)folio_address(folio);
+	long p = 0, q, nr = folio_nr_pages(folio);
+	int err = 0;
+
+	while (!err && p < nr) {
+		if (privmem_page_shared(inode, folio->index + p)) {
+			p++;
+			continue;
+		}
+		q = p + 1;
+		while (q < nr && !privmem_page_shared(inode, folio->index + q))
+			q++;
+		err = privmem_unmap_pages(folio, p, q);
+		p = q;
+	}
+	flush_tlb_kernel_range(addr, addr + folio_size(folio));
 	return err;
 }
 
@@ -641,7 +669,7 @@ static void privmem_punch_edge_end(struct address_space *mapping,
 		return;
 	folio_lock(folio);
 	if (folio->mapping == mapping &&
-	    privmem_unmap_folio(mapping->host, folio, folio->index))
+	    privmem_unmap_private(mapping->host, folio))
 		pr_warn_ratelimited("privmem: folio left in the direct map\n");
 	folio_unlock(folio);
 	folio_put(folio);
@@ -727,23 +755,34 @@ static int privmem_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* Pages in the file and how many of them are in PMD-sized folios. */
+/* What a file holds: its pages, and its folios by size. */
+struct privmem_counts {
+	unsigned long pages;
+	unsigned long huge_pages;	/* in PMD-sized folios */
+	unsigned long small_folios;	/* 4K */
+	unsigned long huge_folios;	/* PMD-sized */
+};
+
 static void privmem_count_pages(struct address_space *mapping,
-				unsigned long *nr, unsigned long *nr_huge)
+				struct privmem_counts *c)
 {
 	XA_STATE(xas, &mapping->i_pages, 0);
 	struct folio *folio;
 
-	*nr = 0;
-	*nr_huge = 0;
+	memset(c, 0, sizeof(*c));
 	/* A multi-index entry is found once: its sibling slots are skipped. */
 	rcu_read_lock();
 	xas_for_each(&xas, folio, ULONG_MAX) {
 		if (xas_retry(&xas, folio) || xa_is_value(folio))
 			continue;
-		*nr += folio_nr_pages(folio);
-		if (folio_order(folio) >= PRIVMEM_HUGE_ORDER)
-			*nr_huge += folio_nr_pages(folio);
+		c->pages += folio_nr_pages(folio);
+		/* A split leaves small folios only; no other order exists. */
+		if (folio_order(folio) >= PRIVMEM_HUGE_ORDER) {
+			c->huge_pages += folio_nr_pages(folio);
+			c->huge_folios++;
+		} else {
+			c->small_folios++;
+		}
 		if (need_resched()) {
 			xas_pause(&xas);
 			cond_resched_rcu();
@@ -752,9 +791,23 @@ static void privmem_count_pages(struct address_space *mapping,
 	rcu_read_unlock();
 }
 
+/* Pages of @folio that are shared: a large one may hold both kinds. */
+static unsigned long privmem_folio_shared(struct inode *inode,
+					  struct folio *folio)
+{
+	unsigned long nr = 0;
+	pgoff_t i;
+
+	if (privmem_range_is(inode, folio->index, folio_next_index(folio), true))
+		return folio_nr_pages(folio);
+	for (i = folio->index; i < folio_next_index(folio); i++)
+		nr += privmem_page_shared(inode, i);
+	return nr;
+}
+
 /*
- * Pages in the file that are shared.  A folio holds pages of one kind; the
- * kinds are stable under the invalidate lock.
+ * Pages in the file that are shared.  The kinds are stable under the
+ * invalidate lock.
  */
 static unsigned long privmem_count_shared(struct inode *inode)
 {
@@ -769,8 +822,7 @@ static unsigned long privmem_count_shared(struct inode *inode)
 		for (i = 0; i < folio_batch_count(&fbatch); i++) {
 			struct folio *folio = fbatch.folios[i];
 
-			if (privmem_page_shared(inode, folio->index))
-				nr += folio_nr_pages(folio);
+			nr += privmem_folio_shared(inode, folio);
 		}
 		folio_batch_release(&fbatch);
 		cond_resched();
@@ -782,14 +834,16 @@ static unsigned long privmem_count_shared(struct inode *inode)
 static void privmem_show_fdinfo(struct seq_file *m, struct file *file)
 {
 	struct inode *inode = file_inode(file);
-	unsigned long nr, nr_huge;
+	struct privmem_counts c;
 
-	privmem_count_pages(inode->i_mapping, &nr, &nr_huge);
+	privmem_count_pages(inode->i_mapping, &c);
 	seq_printf(m, "privmem_size:\t%lld\n", i_size_read(inode));
-	seq_printf(m, "privmem_allocated:\t%lu\n", nr << PAGE_SHIFT);
-	seq_printf(m, "privmem_huge:\t%lu\n", nr_huge << PAGE_SHIFT);
+	seq_printf(m, "privmem_allocated:\t%lu\n", c.pages << PAGE_SHIFT);
+	seq_printf(m, "privmem_huge:\t%lu\n", c.huge_pages << PAGE_SHIFT);
 	seq_printf(m, "privmem_shared:\t%lu\n",
 		   privmem_count_shared(inode) << PAGE_SHIFT);
+	seq_printf(m, "privmem_folios_4k:\t%lu\n", c.small_folios);
+	seq_printf(m, "privmem_folios_2m:\t%lu\n", c.huge_folios);
 	if (IS_ENABLED(CONFIG_PRIVMEM_GIGANTIC))
 		seq_printf(m, "privmem_gigantic:\t%lu\n",
 			   privmem_pool_file_pages(privmem_ctx(inode)) << PAGE_SHIFT);
@@ -828,6 +882,17 @@ static vm_fault_t privmem_fault(struct vm_fault *vmf)
 		folio_unlock(folio);
 		folio_put(folio);
 		return VM_FAULT_HWPOISON;
+	}
+	/*
+	 * On an empty PMD, finish_fault() would map all of a PMD-sized folio
+	 * at once, and a large folio may hold private pages too: give the
+	 * PMD a page table, so that only this page is mapped.
+	 */
+	if (folio_test_large(folio) &&
+	    pte_alloc(vmf->vma->vm_mm, vmf->pmd)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		return VM_FAULT_OOM;
 	}
 	vmf->page = page;
 	return VM_FAULT_LOCKED;
@@ -1126,46 +1191,68 @@ void privmem_put_pfn(unsigned long pfn)
 }
 EXPORT_SYMBOL_GPL(privmem_put_pfn);
 
+/* The first private page of [@from, @to), or @to if there is none. */
+static pgoff_t privmem_first_private(struct inode *inode, pgoff_t from,
+				     pgoff_t to)
+{
+	MA_STATE(mas, &privmem_ctx(inode)->shared, from, from);
+	pgoff_t index = from;
+
+	rcu_read_lock();
+	while (index < to) {
+		mas_set(&mas, index);
+		if (!mas_walk(&mas))
+			break;
+		if (mas.last >= to - 1) {
+			index = to;
+			break;
+		}
+		index = mas.last + 1;
+	}
+	rcu_read_unlock();
+	return index;
+}
+
 /*
- * Split the large folio at @index if it reaches out of [@start, @end) into
- * pages that are not of kind @shared, which the range is to become: no
- * folio may hold pages of both kinds.  A private folio's direct mapping is
- * split first (privmem_split_folio()), so that the part that becomes
- * shared gets its direct map back alone.
+ * Before some pages of the large folio at @index, cut by the conversion of
+ * [@start, @end) to shared, get their direct map back without the rest,
+ * split the folio's direct mapping while it is out of the direct map
+ * (privmem_split_direct_map() on one of its private pages): mapping them
+ * back then never allocates.  The folio itself stays whole.
  */
-static int privmem_split_edge(struct inode *inode, pgoff_t index,
-			      pgoff_t start, pgoff_t end, bool shared)
+static int privmem_split_direct_edge(struct inode *inode, pgoff_t index,
+				     pgoff_t start, pgoff_t end)
 {
 	struct folio *folio = filemap_lock_folio(inode->i_mapping, index);
+	pgoff_t first, next;
 	int err = 0;
 
 	if (!folio)
 		return 0;
-	if (folio_test_large(folio) &&
-	    (!privmem_range_is(inode, folio->index, start, shared) ||
-	     !privmem_range_is(inode, end, folio_next_index(folio), shared)))
-		err = privmem_split_folio(inode, folio);
+	next = folio_next_index(folio);
+	if (folio_test_large(folio) && (folio->index < start || next > end)) {
+		first = privmem_first_private(inode, folio->index, next);
+		if (first < next)
+			err = privmem_split_direct_map(folio_file_page(folio,
+								       first));
+	}
 	folio_unlock(folio);
 	folio_put(folio);
 	return err;
 }
 
-/*
- * Split the folios at the edges of [@start, @end) as the conversion to
- * @shared needs.  A split fails while someone else holds the folio.
- */
-static int privmem_split_edges(struct inode *inode, pgoff_t start,
-			       pgoff_t end, bool shared, pgoff_t *err_index)
+/* The same for the folios at both edges; -ENOMEM on failure. */
+static int privmem_split_direct_edges(struct inode *inode, pgoff_t start,
+				      pgoff_t end)
 {
 	int err;
 
-	err = privmem_split_edge(inode, start, start, end, shared);
-	if (!err)
-		err = privmem_split_edge(inode, end - 1, start, end, shared);
-	if (!err)
+	if (!privmem_unmap)
 		return 0;
-	*err_index = start;
-	return err == -ENOMEM ? -ENOMEM : -EAGAIN;
+	err = privmem_split_direct_edge(inode, start, start, end);
+	if (!err)
+		err = privmem_split_direct_edge(inode, end - 1, start, end);
+	return err ? -ENOMEM : 0;
 }
 
 /*
@@ -1270,8 +1357,9 @@ static int privmem_direct_map_kind(struct inode *inode, pgoff_t start,
 			p = max(folio->index, start) - folio->index;
 			last = min(folio_next_index(folio), end) - folio->index;
 			/*
-			 * A folio holds pages of one kind.  A poisoned page
-			 * keeps the direct map memory_failure() left it.
+			 * A large folio may hold both kinds: runs of pages.
+			 * A poisoned page keeps the direct map
+			 * memory_failure() left it.
 			 */
 			while (!err && p < last) {
 				if (!privmem_direct_map_page(inode, folio, p, kind)) {
@@ -1331,14 +1419,16 @@ static int privmem_direct_map_range(struct inode *inode, pgoff_t start,
  * from every host user mapping and fails with -EAGAIN, changing nothing,
  * while anything else holds one of them (a GUP pin, I/O in flight, a
  * fault about to map it): the caller may retry once the user lets go.
+ * A large folio is converted in part without being split, so a pin on a
+ * shared page of it holds off the conversion of its other pages too.
  * Private pages leave the direct map; shared ones are mapped there again
  * and can be mapped by host user space (PRIVMEM_MMAP).  The allocator does
  * not tell the owner: the owner decides on a conversion and drops its own
  * mappings of the pages as its kinds require.
  *
  * Lock order: the invalidate lock (held exclusively, so no fault or lookup
- * sees a kind change half done), the folio locks (splits, the in-use
- * check), then the lock of the tree of kinds.  The direct map and
+ * sees a kind change half done), the folio locks (the direct map split,
+ * the in-use check), then the lock of the tree of kinds.  The direct map and
  * /dev/mem's mappings change under the invalidate lock alone, as in
  * fallocate().
  *
@@ -1365,8 +1455,9 @@ int privmem_convert(struct file *file, pgoff_t start, pgoff_t end,
 	err = mas_preallocate(&mas, entry, GFP_KERNEL_ACCOUNT);
 	if (err)
 		goto out;
-	err = privmem_split_edges(inode, start, end, shared, err_index);
-	if (!err && !shared)
+	if (shared)
+		err = privmem_split_direct_edges(inode, start, end);
+	else
 		err = privmem_check_unused(inode->i_mapping, start, end,
 					   err_index);
 	if (!err)

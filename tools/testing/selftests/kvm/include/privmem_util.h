@@ -15,8 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <linux/falloc.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "kvm_util.h"
 #include "test_util.h"
@@ -186,6 +190,25 @@ static inline bool vm_type_supported(unsigned long type)
 	return kvm_check_cap(KVM_CAP_VM_TYPES) & (1ul << type);
 }
 
+/*
+ * Test memory holds tagged words: each word its own GPA xor a tag, so that
+ * a page showing up at the wrong GPA is caught as well as wrong content.
+ */
+static inline uint64_t privmem_word(uint64_t gpa, uint64_t tag)
+{
+	return gpa ^ tag;
+}
+
+/* Guest side: write the tagged word every @stride bytes of the range. */
+static inline void guest_fill_words(uint64_t gpa, uint64_t size, uint64_t tag,
+				    uint64_t stride)
+{
+	uint64_t a;
+
+	for (a = gpa; a < gpa + size; a += stride)
+		WRITE_ONCE(*(uint64_t *)a, privmem_word(a, tag));
+}
+
 #ifdef __x86_64__
 /*
  * Forward the guest's KVM_HC_MAP_GPA_RANGE hypercalls to user space as
@@ -291,6 +314,60 @@ static inline long fdinfo_value(int fd, const char *key)
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, key, n) && line[n] == ':')
 			val = strtol(line + n + 1, NULL, 10);
+	fclose(f);
+	return val;
+}
+
+/*
+ * Move the caller into a child memory cgroup of its own, @dir/t, mounting
+ * cgroup v2 at @dir; false if the kernel has no memory controller.  What
+ * the caller allocates from then on (guest_memfd pages are charged to
+ * their creator) shows in memcg_current(@dir).
+ */
+static inline bool memcg_enter_child(const char *dir)
+{
+	char path[128], pid[32];
+	int fd;
+
+	mkdir(dir, 0755);
+	if (mount("none", dir, "cgroup2", 0, NULL) && errno != EBUSY)
+		return false;
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", dir);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return false;
+	if (write(fd, "+memory", 7) != 7) {
+		close(fd);
+		return false;
+	}
+	close(fd);
+	snprintf(path, sizeof(path), "%s/t", dir);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return false;
+	snprintf(path, sizeof(path), "%s/t/cgroup.procs", dir);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return false;
+	if (write(fd, pid, strlen(pid)) != (ssize_t)strlen(pid)) {
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/* memory.current of the child cgroup memcg_enter_child(@dir) made. */
+static inline long memcg_current(const char *dir)
+{
+	char path[128];
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/t/memory.current", dir);
+	f = fopen(path, "r");
+	TEST_ASSERT(f, "opening %s failed", path);
+	TEST_ASSERT(fscanf(f, "%ld", &val) == 1, "reading %s failed", path);
 	fclose(f);
 	return val;
 }

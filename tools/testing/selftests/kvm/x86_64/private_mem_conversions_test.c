@@ -79,17 +79,9 @@ static const struct range ranges_punch[] = {
 	{ SZ_2M, SZ_2M / PAGE_SIZE },
 };
 
-static inline uint64_t word_val(uint64_t gpa, uint64_t tag)
-{
-	return gpa ^ tag;
-}
-
 static void guest_fill(uint64_t gpa, uint64_t size, uint64_t tag)
 {
-	uint64_t a;
-
-	for (a = gpa; a < gpa + size; a += sizeof(uint64_t))
-		WRITE_ONCE(*(uint64_t *)a, word_val(a, tag));
+	guest_fill_words(gpa, size, tag, sizeof(uint64_t));
 }
 
 /* Check [gpa, gpa + size) except [skip, skip + skip_size); tag ~0 means 0. */
@@ -102,7 +94,7 @@ static void guest_check_except(uint64_t gpa, uint64_t size, uint64_t tag,
 		if (a >= skip && a < skip + skip_size)
 			continue;
 		val = READ_ONCE(*(uint64_t *)a);
-		want = tag == ~0ull ? 0 : word_val(a, tag);
+		want = tag == ~0ull ? 0 : privmem_word(a, tag);
 		GUEST_ASSERT_3(val == want, a, val, want);
 	}
 }
@@ -226,7 +218,7 @@ static void host_fill(struct kvm_vm *vm, uint64_t gpa, uint64_t size,
 	uint64_t i;
 
 	for (i = 0; i < size / sizeof(*p); i++)
-		p[i] = word_val(gpa + i * sizeof(*p), tag);
+		p[i] = privmem_word(gpa + i * sizeof(*p), tag);
 }
 
 static void host_check(struct kvm_vm *vm, uint64_t gpa, uint64_t size,
@@ -236,7 +228,7 @@ static void host_check(struct kvm_vm *vm, uint64_t gpa, uint64_t size,
 	uint64_t i, want;
 
 	for (i = 0; i < size / sizeof(*p); i++) {
-		want = word_val(gpa + i * sizeof(*p), tag);
+		want = privmem_word(gpa + i * sizeof(*p), tag);
 		TEST_ASSERT(p[i] == want,
 			    "%s: shared view at gpa 0x%lx holds 0x%lx, want 0x%lx",
 			    what, gpa + i * sizeof(*p), p[i], want);

@@ -20,6 +20,22 @@
  *                                 null KVM_HC_MAP_GPA_RANGE exit (lower is
  *                                 better, 2.0 is the floor)
  *   convert_2m_vs_null_hypercall  the same for a 2 MiB-aligned 2 MiB range
+ *   huge_mapped_after_4k_conversions
+ *                                 the fraction of the guest's 256 MiB of
+ *                                 private memory that KVM maps with 2 MiB
+ *                                 pages (binary stats private_pages_2m and
+ *                                 _4k) after the guest converted one 4 KiB
+ *                                 page of every 2 MiB block to shared, touched
+ *                                 it all, converted them back and touched it
+ *                                 again (higher is better, target >= 0.99)
+ *   memory_used_vs_touched        the largest growth of the bench's memcg
+ *                                 (st_blocks of the file without memcg)
+ *                                 over the 64 MiB a guest touched on a
+ *                                 guest_memfd-only slot, through ROUNDS
+ *                                 in-place conversions of half of it to
+ *                                 shared, written by the VMM through its
+ *                                 mapping, and back (lower is better,
+ *                                 target <= 1.02; two allocations: ~1.5)
  *
  * The only thread is pinned to CPU 0 (see pin_self_to_cpu()).
  */
@@ -29,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "privmem_util.h"
@@ -50,6 +67,14 @@
 #define CONV_2M_GPA	(PRIV_GPA + SZ_2M)
 /* A GPA the VMM recognises and ignores: the null hypercall. */
 #define NULL_GPA	0xfe000000ull
+/* The guest_memfd-only slot of the memory-use ratio. */
+#define FOOT_SLOT	12
+#define FOOT_GPA	0x300000000ull
+#define FOOT_SIZE	(64ul << 20)
+#define FOOT_NPAGES	(FOOT_SIZE / PAGE_SIZE)
+#define FOOT_CHUNK	(64ul << 10)	/* the first of every two converts */
+#define FOOT_ROUNDS	3
+#define CG_DIR		"/tmp/privmem-bench-cg"
 
 #define NULL_ITERS	2000
 #define CONV_4K_ITERS	1000
@@ -59,6 +84,7 @@ enum {
 	CMD_TOUCH,	/* write one word per page of [gpa, gpa + npages) */
 	CMD_CONVERT,	/* iters round trips of [gpa, gpa + npages) */
 	CMD_NULL,	/* iters null hypercalls */
+	CMD_CONVERT_EACH, /* one chunk of each stride of [gpa, gpa + npages) */
 };
 
 struct bench_cmd {
@@ -66,9 +92,36 @@ struct bench_cmd {
 	uint64_t gpa;
 	uint64_t npages;
 	uint64_t iters;
+	/* CMD_CONVERT_EACH */
+	uint64_t stride;	/* bytes */
+	uint64_t chunk;		/* pages converted per stride */
+	uint64_t scatter;	/* at a page that varies per stride, else first */
+	uint64_t attrs;		/* KVM_MAP_GPA_RANGE_ENCRYPTED or DECRYPTED */
 };
 
 static struct bench_cmd bench_cmd;
+
+/* Page of stride @i that CMD_CONVERT_EACH converts when scattering. */
+static inline uint64_t scatter_page(uint64_t i, uint64_t stride_pages)
+{
+	return (i * 7919 + 13) % stride_pages;
+}
+
+static void guest_convert_each(uint64_t gpa, uint64_t npages)
+{
+	uint64_t stride = READ_ONCE(bench_cmd.stride);
+	uint64_t chunk = READ_ONCE(bench_cmd.chunk);
+	uint64_t attrs = READ_ONCE(bench_cmd.attrs);
+	uint64_t i, a, ret;
+
+	for (i = 0; i < npages * PAGE_SIZE / stride; i++) {
+		a = gpa + i * stride;
+		if (READ_ONCE(bench_cmd.scatter))
+			a += scatter_page(i, stride / PAGE_SIZE) * PAGE_SIZE;
+		ret = guest_map_gpa_range(a, chunk, attrs);
+		GUEST_ASSERT_1(!ret, ret);
+	}
+}
 
 static void guest_code(void)
 {
@@ -102,6 +155,9 @@ static void guest_code(void)
 				GUEST_ASSERT_1(!ret, ret);
 			}
 			break;
+		case CMD_CONVERT_EACH:
+			guest_convert_each(gpa, npages);
+			break;
 		}
 		GUEST_SYNC(0);
 	}
@@ -112,6 +168,7 @@ struct bench {
 	struct kvm_vcpu *vcpu;
 	int gmem_fd;
 	void *shared_hva;
+	bool keep;		/* conversions to shared do not punch */
 	uint64_t nr_exits;
 	/* VMM seconds spent in each step of the conversions, for the report */
 	double t_to_shared, t_punch, t_to_private;
@@ -150,9 +207,18 @@ static void handle_map_gpa_range(struct bench *b)
 	if (gpa == NULL_GPA)
 		return;
 
-	TEST_ASSERT(gpa >= PRIV_GPA && gpa + size <= PRIV_GPA + BENCH_SIZE,
-		    "conversion of [0x%lx, +0x%lx) outside the private slot",
+	TEST_ASSERT((gpa >= PRIV_GPA && gpa + size <= PRIV_GPA + BENCH_SIZE) ||
+		    (gpa >= FOOT_GPA && gpa + size <= FOOT_GPA + FOOT_SIZE),
+		    "conversion of [0x%lx, +0x%lx) outside the private slots",
 		    gpa, size);
+	/* In place, or keeping the private pages for the way back. */
+	if (gpa >= FOOT_GPA || b->keep) {
+		if (run->hypercall.args[2] & KVM_MAP_GPA_RANGE_ENCRYPTED)
+			vm_mem_set_private(b->vm, gpa, size);
+		else
+			vm_mem_set_shared(b->vm, gpa, size);
+		return;
+	}
 	t0 = now_sec();
 	if (run->hypercall.args[2] & KVM_MAP_GPA_RANGE_ENCRYPTED) {
 		vm_mem_set_private(b->vm, gpa, size);
@@ -340,9 +406,111 @@ static void bench_conversions(struct bench *b, double *r4k, double *r2m)
 	*r2m = median(q2m, CONV_REPS);
 }
 
+/* Have the guest convert one chunk of each stride of a range. */
+static void guest_convert_each_cmd(struct bench *b, uint64_t gpa,
+				   uint64_t npages, uint64_t stride,
+				   uint64_t chunk, bool scatter, bool private)
+{
+	bench_cmd.stride = stride;
+	bench_cmd.chunk = chunk;
+	bench_cmd.scatter = scatter;
+	bench_cmd.attrs = private ? KVM_MAP_GPA_RANGE_ENCRYPTED :
+				    KVM_MAP_GPA_RANGE_DECRYPTED;
+	guest_cmd(b, CMD_CONVERT_EACH, gpa, npages, 0);
+	ASSERT_EQ(b->nr_exits, npages * PAGE_SIZE / stride);
+}
+
+/*
+ * (5) the fraction of the guest's private memory mapped 2M after one
+ * scattered 4 KiB conversion per 2 MiB block, and its reversal, each
+ * followed by a touch of everything.  The conversions keep the private
+ * pages (no punch), so the folios stay whole.
+ */
+static double bench_huge_mapped(struct bench *b)
+{
+	uint64_t p4k, p2m, split4k, split2m;
+
+	guest_memfd_punch_hole(b->gmem_fd, 0, BENCH_SIZE);
+	b->keep = true;
+	guest_cmd(b, CMD_TOUCH, PRIV_GPA, BENCH_NPAGES, 0);
+	guest_convert_each_cmd(b, PRIV_GPA, BENCH_NPAGES, SZ_2M, 1, true, false);
+	guest_cmd(b, CMD_TOUCH, PRIV_GPA, BENCH_NPAGES, 0);
+	split4k = vm_get_stat(b->vm, "private_pages_4k");
+	split2m = vm_get_stat(b->vm, "private_pages_2m");
+	guest_convert_each_cmd(b, PRIV_GPA, BENCH_NPAGES, SZ_2M, 1, true, true);
+	guest_cmd(b, CMD_TOUCH, PRIV_GPA, BENCH_NPAGES, 0);
+	b->keep = false;
+
+	p4k = vm_get_stat(b->vm, "private_pages_4k");
+	p2m = vm_get_stat(b->vm, "private_pages_2m");
+	printf("# private mappings: split %lu 4K + %lu 2M, after the reversal %lu 4K + %lu 2M\n",
+	       split4k, split2m, p4k, p2m);
+	if (!p4k && !p2m)
+		return 0;
+	return (double)(p2m * (SZ_2M / PAGE_SIZE)) /
+	       (p4k + p2m * (SZ_2M / PAGE_SIZE));
+}
+
+/*
+ * (6) memory used over memory touched, for a guest that converts half of
+ * its memory to shared in place and back, FOOT_ROUNDS times, the VMM
+ * writing the shared half through its mapping each time.  Everything the
+ * workload allocates (the file's pages, the VM's and the VMM's page
+ * tables, metadata) is charged to the bench's child memcg, entered before
+ * the file is created.
+ */
+static double bench_memory_used(struct bench *b)
+{
+	long base = 0, grown, most = 0;
+	bool memcg = memcg_enter_child(CG_DIR);
+	struct stat st;
+	uint64_t off;
+	char *map;
+	int fd, i;
+
+	fd = vm_create_guest_memfd(b->vm, FOOT_SIZE, GUEST_MEMFD_FLAG_MMAP);
+	vm_userspace_mem_region_add(b->vm, VM_MEM_SRC_ANONYMOUS, FOOT_GPA,
+				    FOOT_SLOT, FOOT_NPAGES, 0);
+	vm_mem_region_bind_guest_memfd(b->vm, FOOT_SLOT, fd, 0);
+	vm_mem_set_private(b->vm, FOOT_GPA, FOOT_SIZE);
+	virt_map(b->vm, FOOT_GPA, FOOT_GPA, FOOT_NPAGES);
+	map = mmap(NULL, FOOT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	TEST_ASSERT(map != MAP_FAILED, "mmap of the guest_memfd failed");
+	if (memcg)
+		base = memcg_current(CG_DIR);
+
+	guest_cmd(b, CMD_TOUCH, FOOT_GPA, FOOT_NPAGES, 0);
+	for (i = 0; i < FOOT_ROUNDS; i++) {
+		guest_convert_each_cmd(b, FOOT_GPA, FOOT_NPAGES, 2 * FOOT_CHUNK,
+				       FOOT_CHUNK / PAGE_SIZE, false, false);
+		for (off = 0; off < FOOT_SIZE; off += 2 * FOOT_CHUNK)
+			memset(map + off, 0x5a, FOOT_CHUNK);
+		if (memcg) {
+			grown = memcg_current(CG_DIR) - base;
+			most = grown > most ? grown : most;
+		}
+		guest_convert_each_cmd(b, FOOT_GPA, FOOT_NPAGES, 2 * FOOT_CHUNK,
+				       FOOT_CHUNK / PAGE_SIZE, false, true);
+		guest_cmd(b, CMD_TOUCH, FOOT_GPA, FOOT_NPAGES, 0);
+		if (memcg) {
+			grown = memcg_current(CG_DIR) - base;
+			most = grown > most ? grown : most;
+		}
+	}
+	TEST_ASSERT(!fstat(fd, &st), "fstat failed");
+	printf("# memory use: %lu KiB touched, file %ld KiB, memcg growth %s%ld KiB\n",
+	       FOOT_SIZE >> 10, (long)st.st_blocks / 2, memcg ? "" : "(no memcg) ",
+	       most >> 10);
+	munmap(map, FOOT_SIZE);
+	close(fd);
+	if (!memcg)
+		most = st.st_blocks * 512;
+	return (double)most / FOOT_SIZE;
+}
+
 int main(void)
 {
-	double populate, touch, conv4k, conv2m;
+	double populate, touch, conv4k, conv2m, huge, used;
 	struct bench b = {};
 
 	setbuf(stdout, NULL);
@@ -354,9 +522,10 @@ int main(void)
 	}
 	pin_self_to_cpu(0);
 
-	/* extra pages: room for the guest page tables of both 256 MiB ranges */
+	/* extra pages: room for the guest page tables of all three ranges */
 	b.vm = __vm_create_type_with_vcpus(KVM_X86_SW_PROTECTED_VM, 1,
-					   2 * BENCH_NPAGES, guest_code, &b.vcpu);
+					   2 * BENCH_NPAGES + FOOT_NPAGES,
+					   guest_code, &b.vcpu);
 	vm_enable_map_gpa_range_exits(b.vm);
 
 	vm_userspace_mem_region_add(b.vm, VM_MEM_SRC_ANONYMOUS, PRIV_GPA,
@@ -376,11 +545,15 @@ int main(void)
 	populate = bench_populate(&b);
 	touch = bench_touch(&b);
 	bench_conversions(&b, &conv4k, &conv2m);
+	huge = bench_huge_mapped(&b);
+	used = bench_memory_used(&b);
 
 	printf("populate_vs_memset: %.2f\n", populate);
 	printf("private_vs_shared_touch: %.2f\n", touch);
 	printf("convert_4k_vs_null_hypercall: %.2f\n", conv4k);
 	printf("convert_2m_vs_null_hypercall: %.2f\n", conv2m);
+	printf("huge_mapped_after_4k_conversions: %.3f\n", huge);
+	printf("memory_used_vs_touched: %.3f\n", used);
 
 	kvm_vm_free(b.vm);
 	close(b.gmem_fd);
