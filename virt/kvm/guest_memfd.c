@@ -12,6 +12,13 @@
  * maps change, which converts its page in place (kvm_gmem_convert()).
  * Such a page is host-shared only while its GFN is shared.
  *
+ * A VM type whose pages are private because firmware says so (SEV-SNP's
+ * RMP) makes a page private for the vendor through kvm_gmem_populate() or
+ * kvm_gmem_mark_private(); the file remembers which pages those are
+ * (kvm_gmem.vendor) and gives each back to the vendor
+ * (kvm_arch_gmem_invalidate()) after its mappings are zapped and before it
+ * leaves the file, so no page the vendor still owns reaches the allocator.
+ *
  * Lock order: kvm->slots_lock, then kvm_gmem.lock, then kvm->mmu_lock.
  * The allocator calls invalidate_begin/end with its invalidate lock held,
  * which nests outside kvm_gmem.lock and is never taken under it; it calls
@@ -21,7 +28,10 @@
 #include <linux/file.h>
 #include <linux/kvm_host.h>
 #include <linux/privmem.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include "kvm_mm.h"
 
@@ -36,6 +46,14 @@ struct kvm_gmem {
 	 * exclusively from one to the other.
 	 */
 	bool invalidating;
+	/*
+	 * File index -> pfn (xa_mk_value()) of the pages made private for
+	 * the vendor, under lock.  seq counts the invalidations, so that a
+	 * populate that looked a page up without the lock sees whether the
+	 * page may have left the file since.
+	 */
+	struct xarray vendor;
+	unsigned long seq;
 };
 
 /*
@@ -111,6 +129,33 @@ static bool kvm_gmem_unmap_bindings(struct kvm_gmem *gmem, pgoff_t start,
 }
 
 /*
+ * Default for architectures whose private pages need nothing from a vendor
+ * before the host gets them back.
+ */
+void __weak kvm_arch_gmem_invalidate(struct kvm *kvm, kvm_pfn_t pfn)
+{
+}
+
+/*
+ * File pages [@start, @end) are about to leave the file and their mappings
+ * are gone: give the ones the vendor owns back to the host.
+ */
+static void kvm_gmem_return_pages(struct kvm_gmem *gmem, pgoff_t start,
+				  pgoff_t end)
+{
+	unsigned long index;
+	void *entry;
+
+	lockdep_assert_held(&gmem->lock);
+
+	gmem->seq++;
+	xa_for_each_range(&gmem->vendor, index, entry, start, end - 1) {
+		kvm_arch_gmem_invalidate(gmem->kvm, xa_to_value(entry));
+		xa_erase(&gmem->vendor, index);
+	}
+}
+
+/*
  * A memory error hit file pages [@start, @end): zap them now.  A fault
  * that looked the page up before is retried by the invalidation and then
  * finds it poisoned (-EHWPOISON, KVM_EXIT_MEMORY_FAULT).  Not under the
@@ -157,6 +202,8 @@ static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
 			kvm_flush_remote_tlbs(kvm);
 		KVM_MMU_UNLOCK(kvm);
 	}
+	/* After the zap: no SPTE maps a page that is the host's again. */
+	kvm_gmem_return_pages(gmem, start, end);
 	mutex_unlock(&gmem->lock);
 	srcu_read_unlock(&kvm->srcu, idx);
 }
@@ -197,11 +244,14 @@ static void kvm_gmem_release(void *owner)
 	}
 	kvm_mmu_invalidate_end(kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
 	KVM_MMU_UNLOCK(kvm);
+	/* The pages are freed right after this. */
+	kvm_gmem_return_pages(gmem, 0, ULONG_MAX);
 	mutex_unlock(&gmem->lock);
 	mutex_unlock(&kvm->slots_lock);
 
 	/* The file held the VM; this may be the last reference. */
 	kvm_put_kvm(kvm);
+	xa_destroy(&gmem->vendor);
 	mutex_destroy(&gmem->lock);
 	kfree(gmem);
 }
@@ -355,6 +405,7 @@ int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 	gmem->flags = args->flags;
 	mutex_init(&gmem->lock);
 	INIT_LIST_HEAD(&gmem->bindings);
+	xa_init(&gmem->vendor);
 
 	if (args->flags & GUEST_MEMFD_FLAG_MMAP)
 		pm_flags |= PRIVMEM_MMAP;
@@ -581,3 +632,144 @@ int kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
 	return 0;
 }
 EXPORT_SYMBOL_GPL(kvm_gmem_get_pfn);
+
+/*
+ * Make the page at @index of @gmem's file, @pfn, private for the vendor
+ * with @commit, and remember it, unless the page may have left the file
+ * since it was looked up (the invalidation count moved from @seq): then
+ * -EAGAIN.  gmem->lock makes the check, the commit and the record one step
+ * for the invalidations, which return recorded pages under the same lock.
+ */
+static int kvm_gmem_commit_page(struct kvm_gmem *gmem, pgoff_t index,
+				unsigned long seq, gfn_t gfn, kvm_pfn_t pfn,
+				kvm_gmem_commit_t commit, void *opaque)
+{
+	int r;
+
+	mutex_lock(&gmem->lock);
+	if (gmem->seq != seq) {
+		r = -EAGAIN;
+		goto out;
+	}
+	if (xa_load(&gmem->vendor, index)) {
+		r = -EEXIST;
+		goto out;
+	}
+	/* Reserved first: once committed, the record cannot fail. */
+	r = xa_reserve(&gmem->vendor, index, GFP_KERNEL_ACCOUNT);
+	if (r)
+		goto out;
+	r = commit(gmem->kvm, gfn, pfn, opaque);
+	if (r)
+		xa_release(&gmem->vendor, index);
+	else
+		xa_store(&gmem->vendor, index, xa_mk_value(pfn), GFP_KERNEL_ACCOUNT);
+out:
+	mutex_unlock(&gmem->lock);
+	return r;
+}
+
+/* Copy a user page into @pfn, which nothing but the caller can reach yet. */
+static int kvm_gmem_fill_page(kvm_pfn_t pfn, const void __user *src)
+{
+	struct page *page = pfn_to_page(pfn);
+	void *va;
+	int r = 0;
+
+	/* Private pages may be out of the direct map: map this one alone. */
+	va = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	if (!va)
+		return -ENOMEM;
+	if (copy_from_user(va, src, PAGE_SIZE))
+		r = -EFAULT;
+	vunmap(va);
+	return r;
+}
+
+static int kvm_gmem_populate_page(struct kvm *kvm, struct kvm_memory_slot *slot,
+				  gfn_t gfn, const void __user *src,
+				  kvm_gmem_commit_t commit, void *opaque)
+{
+	struct kvm_gmem *gmem = slot->gmem.owner;
+	pgoff_t index = gfn - slot->base_gfn + slot->gmem.pgoff;
+	unsigned long seq;
+	kvm_pfn_t pfn;
+	int order, r;
+
+	do {
+		mutex_lock(&gmem->lock);
+		seq = gmem->seq;
+		r = xa_load(&gmem->vendor, index) ? -EEXIST : 0;
+		mutex_unlock(&gmem->lock);
+		if (r)
+			return r;
+
+		r = kvm_gmem_get_pfn(kvm, slot, gfn, &pfn, &order);
+		if (r)
+			return r;
+		/*
+		 * Outside gmem->lock: the source may be a mapping of this very
+		 * file, whose fault waits for a punch that waits for the lock.
+		 */
+		if (src)
+			r = kvm_gmem_fill_page(pfn, src);
+		if (!r)
+			r = kvm_gmem_commit_page(gmem, index, seq, gfn, pfn,
+						 commit, opaque);
+		kvm_release_pfn_clean(pfn);
+	} while (r == -EAGAIN);
+	return r;
+}
+
+/**
+ * kvm_gmem_populate - fill private guest_memfd pages at launch
+ * @kvm: the VM
+ * @gfn: the first GFN
+ * @src: user pages to copy into them, or NULL to leave them as they are
+ * @npages: how many
+ * @commit: makes one page private for the vendor (measuring it, say);
+ *	called under the file's bookkeeping lock, may sleep
+ * @opaque: for @commit
+ *
+ * The GFNs must be private in the attributes and in one slot bound to a
+ * guest_memfd; the range is cut at the end of @gfn's slot.  A page already
+ * made private for the vendor is -EEXIST.  Its caller holds slots_lock.
+ *
+ * Return: the number of pages done, or a negative errno if none was: the
+ * first page's -EINVAL (not private, no guest_memfd), -EEXIST, -EINTR,
+ * -EFAULT or @commit's error.
+ */
+long kvm_gmem_populate(struct kvm *kvm, gfn_t gfn, const void __user *src,
+		       unsigned long npages, kvm_gmem_commit_t commit,
+		       void *opaque)
+{
+	struct kvm_memory_slot *slot;
+	unsigned long i;
+	int r = 0;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	slot = gfn_to_memslot(kvm, gfn);
+	if (!slot || !slot->gmem.owner)
+		return -EINVAL;
+	npages = min_t(unsigned long, npages, slot->base_gfn + slot->npages - gfn);
+
+	for (i = 0; i < npages; i++) {
+		if (signal_pending(current)) {
+			r = -EINTR;
+			break;
+		}
+		if (!kvm_mem_is_private(kvm, gfn + i)) {
+			r = -EINVAL;
+			break;
+		}
+		r = kvm_gmem_populate_page(kvm, slot, gfn + i,
+					   src ? src + i * PAGE_SIZE : NULL,
+					   commit, opaque);
+		if (r)
+			break;
+		cond_resched();
+	}
+	return r && !i ? r : i;
+}
+EXPORT_SYMBOL_GPL(kvm_gmem_populate);

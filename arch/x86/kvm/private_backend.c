@@ -80,7 +80,13 @@ const struct kvm_private_backend *kvm_private_backend_get(unsigned long type)
 	else
 		backend = NULL;
 
-	return backend && backend->available() ? backend : NULL;
+	/*
+	 * Private memory is mapped by GPA, and only the TDP MMU knows which
+	 * GFNs are private: the shadow MMU would map them from the HVA.
+	 */
+	if (!backend || !kvm_tdp_mmu_wanted() || !backend->available())
+		return NULL;
+	return backend;
 }
 
 /*
@@ -108,6 +114,17 @@ int kvm_private_prepare_pfn(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn,
 				   backend->max_level(kvm, pfn, gfn));
 	return 0;
 }
+
+#ifdef CONFIG_KVM_PRIVATE_MEM
+/* guest_memfd lets go of a page the backend made private: hand it back. */
+void kvm_arch_gmem_invalidate(struct kvm *kvm, kvm_pfn_t pfn)
+{
+	const struct kvm_private_backend *backend = kvm_private_backend(kvm);
+
+	if (backend && backend->reclaim)
+		backend->reclaim(kvm, pfn);
+}
+#endif
 
 /*
  * Ask user space to convert [@gpa, @gpa + @npages pages) to the kind in

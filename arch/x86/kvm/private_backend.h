@@ -27,6 +27,11 @@
  * @max_level: optional; the largest mapping level (PG_LEVEL_*) the vendor
  *	allows for private @pfn at @gfn.  Without it, any level the folio
  *	and the attributes allow.
+ * @reclaim: optional; @pfn, which the backend made private to @kvm (at
+ *	launch or in @make_private), is leaving its guest_memfd file: give it
+ *	back to the host before it is freed.  Its mappings are gone already.
+ *	Called under guest_memfd's lock, may sleep, cannot fail: a page that
+ *	cannot be given back must be leaked, never freed.
  * @mem_enc_ioctl: optional; KVM_MEMORY_ENCRYPT_OP on a VM of the type.
  *
  * The guest's conversion protocol is the backend's exit handling; it asks
@@ -42,6 +47,7 @@ struct kvm_private_backend {
 	int (*make_private)(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn,
 			    int order);
 	int (*max_level)(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn);
+	void (*reclaim)(struct kvm *kvm, kvm_pfn_t pfn);
 	int (*mem_enc_ioctl)(struct kvm *kvm, void __user *argp);
 };
 
