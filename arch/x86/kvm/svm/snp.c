@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * SEV-SNP guests (KVM_X86_SNP_VM) on the SNP firmware model: the
+ * private-memory backend of VM type 4.  This is the code that would drive
+ * real SNP firmware and the RMP; only the model (asm/snp_model.h) sits
+ * behind its calls, so it is built only with the model, in test kernels.
+ *
+ * Per VM: an ASID from the model's SNP range (KVM_SEV_INIT2), a guest
+ * context page (KVM_SEV_SNP_LAUNCH_START: GCTX_CREATE, LAUNCH_START,
+ * ACTIVATE), measured private pages (KVM_SEV_SNP_LAUNCH_UPDATE) and the
+ * end of the launch (KVM_SEV_SNP_LAUNCH_FINISH), with upstream's user ABI
+ * and errnos.  Every page made guest-owned in the RMP is recorded by
+ * guest_memfd and handed back to snp_reclaim_page() before it leaves the
+ * file, so no assigned page reaches the page allocator.
+ *
+ * Locking: kvm->lock serialises the KVM_MEMORY_ENCRYPT_OP commands of a VM
+ * and nests outside kvm->slots_lock (LAUNCH_UPDATE) as everywhere in KVM;
+ * the model's own locks nest inside everything here.
+ * Documentation/virt/kvm/x86/snp-guests.rst describes the design.
+ */
+#define pr_fmt(fmt) "kvm-snp: " fmt
+
+#include <linux/kvm_host.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/snp_model.h>
+
+#include "../mmu.h"
+#include "../x86.h"
+#include "../private_backend.h"
+#include "svm.h"
+#include "snp.h"
+
+/*
+ * Policy bits KVM lets a guest ask for, as upstream: API version, SMT,
+ * the must-be-one bit, migration agent and debug.  SINGLE_SOCKET (20) is
+ * valid but refused, as upstream does.
+ */
+#define SNP_POLICY_VALID		GENMASK_ULL(20, 0)
+#define SNP_POLICY_SINGLE_SOCKET	BIT_ULL(20)
+/* GHCB protocol versions KVM implements. */
+#define SNP_GHCB_VERSION_MAX		2
+/* VMSA features KVM can set for a guest: none with the model. */
+#define SNP_VMSA_FEATURES		0ULL
+/* RMPUPDATE and PSMASH report FAIL_INUSE while the entry is busy; retry. */
+#define SNP_RMP_RETRIES			16
+
+struct kvm_snp {
+	bool active;			/* KVM_SEV_INIT2 done */
+	bool finished;			/* KVM_SEV_SNP_LAUNCH_FINISH done */
+	u32 asid;
+	u64 vmsa_features;
+	u16 ghcb_version;
+	struct page *gctx;		/* guest context, from LAUNCH_START */
+	atomic_long_t nr_private;	/* pages assigned to the guest */
+};
+
+/* LAUNCH_UPDATE's arguments for snp_launch_page(). */
+struct snp_launch_args {
+	struct kvm_snp *snp;
+	u8 type;
+	int fw_error;
+};
+
+static bool snp_ready;
+static DEFINE_MUTEX(snp_asid_lock);
+static DECLARE_BITMAP(snp_asid_used, SNP_MODEL_MAX_ASID + 1);
+
+static struct kvm_snp *to_snp(struct kvm *kvm)
+{
+	return kvm->arch.private_state;
+}
+
+static struct snp_model *snp_model(void)
+{
+	return snp_model_global();
+}
+
+/* ---- RMP and firmware pages --------------------------------------------- */
+
+static int snp_rmpupdate(u64 pfn, const struct snp_rmpupdate_desc *d)
+{
+	int i, rc;
+
+	for (i = 0; i < SNP_RMP_RETRIES; i++) {
+		rc = snp_model_rmpupdate(snp_model(), PFN_PHYS(pfn), d);
+		if (rc != SNP_RMP_FAIL_INUSE)
+			break;
+		cond_resched();
+	}
+	return rc;
+}
+
+static int snp_psmash(u64 pfn)
+{
+	int i, rc;
+
+	for (i = 0; i < SNP_RMP_RETRIES; i++) {
+		rc = snp_model_psmash(snp_model(), PFN_PHYS(ALIGN_DOWN(pfn, PTRS_PER_PMD)));
+		if (rc != SNP_RMP_FAIL_INUSE)
+			break;
+		cond_resched();
+	}
+	return rc;
+}
+
+static int snp_page_reclaim(u64 pfn, int *fw_err)
+{
+	struct snp_fw_page_reclaim d = { .paddr = PFN_PHYS(pfn) };
+
+	return snp_model_fw_cmd(snp_model(), SNP_CMD_PAGE_RECLAIM, &d, fw_err);
+}
+
+/*
+ * Make @pfn hypervisor-owned again, whatever owned it: firmware and
+ * Pre-Guest pages (immutable) through PAGE_RECLAIM first, a 4 KiB part of
+ * a 2 MiB guest page after PSMASH.  On failure the page must never be
+ * reused: take a reference that is never dropped, as upstream leaks such
+ * pages.
+ */
+static int snp_make_shared(u64 pfn)
+{
+	struct snp_rmpupdate_desc d = {};
+	struct snp_rmp_state st;
+	int rc, fw_err;
+
+	snp_model_rmpread(snp_model(), pfn, &st);
+	if (!st.assigned)
+		return 0;
+	if (st.immutable) {
+		rc = snp_page_reclaim(pfn, &fw_err);
+		if (rc)
+			goto leak;
+	}
+	if (st.huge) {
+		rc = snp_psmash(pfn);
+		if (rc)
+			goto leak;
+	}
+	rc = snp_rmpupdate(pfn, &d);
+	if (rc)
+		goto leak;
+	return 0;
+
+leak:
+	pr_warn_ratelimited("pfn %#llx stays assigned (%d), leaking it\n", pfn, rc);
+	get_page(pfn_to_page(pfn));
+	return -EIO;
+}
+
+/* A firmware page: assigned to ASID 0 and immutable, as the AMD-SP wants. */
+static struct page *snp_alloc_fw_page(void)
+{
+	struct snp_rmpupdate_desc d = { .assigned = 1, .immutable = 1 };
+	struct page *page;
+
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page)
+		return NULL;
+	if (snp_rmpupdate(page_to_pfn(page), &d)) {
+		__free_page(page);
+		return NULL;
+	}
+	return page;
+}
+
+static void snp_free_fw_page(struct page *page)
+{
+	if (!snp_make_shared(page_to_pfn(page)))
+		__free_page(page);
+}
+
+/* ---- ASIDs -------------------------------------------------------------- */
+
+static int snp_asid_alloc(void)
+{
+	int asid;
+
+	mutex_lock(&snp_asid_lock);
+	asid = find_next_zero_bit(snp_asid_used, SNP_MODEL_MAX_ASID + 1, 1);
+	if (asid > SNP_MODEL_MAX_ASID)
+		asid = -EBUSY;
+	else
+		__set_bit(asid, snp_asid_used);
+	mutex_unlock(&snp_asid_lock);
+	return asid;
+}
+
+static void snp_asid_free(u32 asid)
+{
+	mutex_lock(&snp_asid_lock);
+	__clear_bit(asid, snp_asid_used);
+	mutex_unlock(&snp_asid_lock);
+}
+
+/*
+ * ACTIVATE the guest on its ASID.  A decommissioned guest's ASID needs a
+ * DF_FLUSH before reuse; flush lazily, when the firmware asks.
+ */
+static int snp_activate(struct kvm_snp *snp, int *fw_err)
+{
+	struct snp_fw_activate d = {
+		.gctx_paddr	= page_to_phys(snp->gctx),
+		.asid		= snp->asid,
+	};
+	int r;
+
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_ACTIVATE, &d, fw_err);
+	if (r != -EIO || *fw_err != SNP_FW_DFFLUSH_REQUIRED)
+		return r;
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_DF_FLUSH, NULL, fw_err);
+	if (r)
+		return r;
+	return snp_model_fw_cmd(snp_model(), SNP_CMD_ACTIVATE, &d, fw_err);
+}
+
+static void snp_decommission(struct kvm_snp *snp)
+{
+	struct snp_fw_decommission d = { .gctx_paddr = page_to_phys(snp->gctx) };
+	int fw_err;
+
+	/* A context the firmware still holds must not be freed. */
+	if (snp_model_fw_cmd(snp_model(), SNP_CMD_DECOMMISSION, &d, &fw_err)) {
+		pr_warn("DECOMMISSION failed (%#x), leaking the context\n", fw_err);
+		get_page(snp->gctx);
+	} else {
+		snp_free_fw_page(snp->gctx);
+	}
+	snp->gctx = NULL;
+}
+
+/* ---- KVM_MEMORY_ENCRYPT_OP ---------------------------------------------- */
+
+static int snp_init2(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *cmd)
+{
+	struct kvm_sev_init data;
+	int asid;
+
+	if (copy_from_user(&data, u64_to_user_ptr(cmd->data), sizeof(data)))
+		return -EFAULT;
+	if (kvm->created_vcpus)
+		return -EINVAL;
+	if (data.flags || (data.vmsa_features & ~SNP_VMSA_FEATURES) ||
+	    data.ghcb_version > SNP_GHCB_VERSION_MAX)
+		return -EINVAL;
+
+	asid = snp_asid_alloc();
+	if (asid < 0)
+		return asid;
+	snp->asid = asid;
+	snp->vmsa_features = data.vmsa_features;
+	snp->ghcb_version = data.ghcb_version ?: SNP_GHCB_VERSION_MAX;
+	snp->active = true;
+	return 0;
+}
+
+static int snp_launch_start(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *cmd)
+{
+	struct kvm_sev_snp_launch_start params;
+	struct snp_fw_launch_start start = {};
+	struct snp_fw_gctx_create create;
+	int r, fw_err;
+
+	if (!snp->active)
+		return -ENOTTY;
+	if (copy_from_user(&params, u64_to_user_ptr(cmd->data), sizeof(params)))
+		return -EFAULT;
+	/* One launch per VM. */
+	if (snp->gctx || snp->finished)
+		return -EINVAL;
+	if (params.flags)
+		return -EINVAL;
+	if ((params.policy & ~SNP_POLICY_VALID) ||
+	    !(params.policy & SNP_POLICY_RSVD_MBO) ||
+	    (params.policy & SNP_POLICY_SINGLE_SOCKET))
+		return -EINVAL;
+
+	snp->gctx = snp_alloc_fw_page();
+	if (!snp->gctx)
+		return -ENOMEM;
+	create.gctx_paddr = page_to_phys(snp->gctx);
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_GCTX_CREATE, &create, &fw_err);
+	if (r)
+		goto err_free;
+
+	start.gctx_paddr = create.gctx_paddr;
+	start.policy = params.policy;
+	memcpy(start.gosvw, params.gosvw, sizeof(start.gosvw));
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_LAUNCH_START, &start, &fw_err);
+	if (r)
+		goto err_decommission;
+	r = snp_activate(snp, &fw_err);
+	if (r)
+		goto err_decommission;
+	return 0;
+
+err_decommission:
+	cmd->error = fw_err;
+	snp_decommission(snp);
+	return r;
+err_free:
+	cmd->error = fw_err;
+	snp_free_fw_page(snp->gctx);
+	snp->gctx = NULL;
+	return r;
+}
+
+/*
+ * One page of LAUNCH_UPDATE, under guest_memfd's lock, its content already
+ * copied: Pre-Guest in the RMP (the guest's ASID and GPA, immutable), then
+ * measured.  A page already assigned is -EEXIST, as upstream.
+ */
+static int snp_launch_page(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, void *opaque)
+{
+	struct snp_launch_args *args = opaque;
+	struct kvm_snp *snp = args->snp;
+	struct snp_rmpupdate_desc d = {
+		.gpa		= gfn_to_gpa(gfn),
+		.assigned	= 1,
+		.immutable	= 1,
+		.asid		= snp->asid,
+	};
+	struct snp_fw_launch_update update = {
+		.gctx_paddr	= page_to_phys(snp->gctx),
+		.page_type	= args->type,
+		.address	= PFN_PHYS(pfn),
+	};
+	struct snp_rmp_state st;
+	int r;
+
+	snp_model_rmpread(snp_model(), pfn, &st);
+	if (st.assigned)
+		return -EEXIST;
+	if (snp_rmpupdate(pfn, &d))
+		return -EIO;
+
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_LAUNCH_UPDATE, &update, &args->fw_error);
+	if (r) {
+		snp_make_shared(pfn);
+		return r;
+	}
+	atomic_long_inc(&snp->nr_private);
+	return 0;
+}
+
+static bool snp_page_type_valid(u8 type)
+{
+	switch (type) {
+	case KVM_SEV_SNP_PAGE_TYPE_NORMAL:
+	case KVM_SEV_SNP_PAGE_TYPE_ZERO:
+	case KVM_SEV_SNP_PAGE_TYPE_UNMEASURED:
+	case KVM_SEV_SNP_PAGE_TYPE_SECRETS:
+	case KVM_SEV_SNP_PAGE_TYPE_CPUID:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int snp_launch_update(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *cmd)
+{
+	struct kvm_sev_snp_launch_update params;
+	struct snp_launch_args args = { .snp = snp };
+	void __user *argp = u64_to_user_ptr(cmd->data);
+	const void __user *src;
+	long count;
+
+	if (!snp->active || !snp->gctx || snp->finished)
+		return -EINVAL;
+	if (copy_from_user(&params, argp, sizeof(params)))
+		return -EFAULT;
+	if (!params.len || !PAGE_ALIGNED(params.len) || params.flags ||
+	    !snp_page_type_valid(params.type))
+		return -EINVAL;
+	/* ZERO pages take no source; the others whole pages of it. */
+	src = params.type == KVM_SEV_SNP_PAGE_TYPE_ZERO ? NULL :
+	      u64_to_user_ptr(params.uaddr);
+	if (src && !PAGE_ALIGNED(params.uaddr))
+		return -EINVAL;
+	args.type = params.type;
+
+	mutex_lock(&kvm->slots_lock);
+	count = kvm_gmem_populate(kvm, params.gfn_start, src,
+				  params.len >> PAGE_SHIFT, snp_launch_page, &args);
+	mutex_unlock(&kvm->slots_lock);
+	if (count < 0) {
+		cmd->error = args.fw_error;
+		return count;
+	}
+
+	/* Possibly short: say where the next call has to go on. */
+	params.gfn_start += count;
+	params.len -= count << PAGE_SHIFT;
+	if (src)
+		params.uaddr += count << PAGE_SHIFT;
+	return copy_to_user(argp, &params, sizeof(params)) ? -EFAULT : 0;
+}
+
+static int snp_launch_finish(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *cmd)
+{
+	struct kvm_sev_snp_launch_finish params;
+	struct snp_fw_launch_finish finish = {};
+	int r, fw_err;
+
+	if (!snp->active)
+		return -ENOTTY;
+	if (!snp->gctx || snp->finished)
+		return -EINVAL;
+	if (copy_from_user(&params, u64_to_user_ptr(cmd->data), sizeof(params)))
+		return -EFAULT;
+	if (params.flags)
+		return -EINVAL;
+
+	finish.gctx_paddr = page_to_phys(snp->gctx);
+	/*
+	 * ID blocks are not copied in: the model refuses id_block_en and
+	 * auth_key_en (UNSUPPORTED), which reaches user space as the
+	 * firmware's error.
+	 */
+	finish.id_block_en = !!params.id_block_en;
+	finish.auth_key_en = !!params.auth_key_en;
+	finish.vcek_disabled = !!params.vcek_disabled;
+	memcpy(finish.host_data, params.host_data, sizeof(finish.host_data));
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_LAUNCH_FINISH, &finish, &fw_err);
+	if (r) {
+		cmd->error = fw_err;
+		return r;
+	}
+	snp->finished = true;
+	return 0;
+}
+
+/*
+ * Upstream's errnos for a command an SNP VM does not take before INIT2:
+ * the legacy inits EINVAL (the VM type is not the default one), the other
+ * SEV commands ENOTTY (no SEV guest yet), unknown ones EINVAL.
+ */
+static int snp_unknown_cmd(u32 id)
+{
+	if (id == KVM_SEV_INIT || id == KVM_SEV_ES_INIT)
+		return -EINVAL;
+	return id <= KVM_SEV_SEND_CANCEL ? -ENOTTY : -EINVAL;
+}
+
+static int snp_mem_enc_ioctl(struct kvm *kvm, void __user *argp)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+	struct kvm_sev_cmd cmd;
+	int r;
+
+	/* NULL asks whether the commands are there at all. */
+	if (!argp)
+		return 0;
+	if (copy_from_user(&cmd, argp, sizeof(cmd)))
+		return -EFAULT;
+	cmd.error = 0;
+
+	mutex_lock(&kvm->lock);
+	/* Once an SNP guest, only the SNP commands, INIT2 included (upstream). */
+	if (snp->active && cmd.id < KVM_SEV_SNP_LAUNCH_START) {
+		r = -EPERM;
+		goto out;
+	}
+	switch (cmd.id) {
+	case KVM_SEV_INIT2:
+		r = snp_init2(kvm, snp, &cmd);
+		break;
+	case KVM_SEV_SNP_LAUNCH_START:
+		r = snp_launch_start(kvm, snp, &cmd);
+		break;
+	case KVM_SEV_SNP_LAUNCH_UPDATE:
+		r = snp_launch_update(kvm, snp, &cmd);
+		break;
+	case KVM_SEV_SNP_LAUNCH_FINISH:
+		r = snp_launch_finish(kvm, snp, &cmd);
+		break;
+	default:
+		r = snp_unknown_cmd(cmd.id);
+		break;
+	}
+out:
+	mutex_unlock(&kvm->lock);
+
+	if (copy_to_user(argp, &cmd, sizeof(cmd)))
+		r = -EFAULT;
+	return r;
+}
+
+/* ---- The backend -------------------------------------------------------- */
+
+/*
+ * guest_memfd is about to let @pfn go (punch, file release): back to the
+ * hypervisor.  The file holds the VM, so @kvm is alive.
+ */
+static void snp_reclaim_page(struct kvm *kvm, kvm_pfn_t pfn)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+
+	snp_make_shared(pfn);
+	atomic_long_dec(&snp->nr_private);
+}
+
+static int snp_vm_init(struct kvm *kvm)
+{
+	struct kvm_snp *snp;
+
+	snp = kzalloc(sizeof(*snp), GFP_KERNEL_ACCOUNT);
+	if (!snp)
+		return -ENOMEM;
+	kvm->arch.private_state = snp;
+	return 0;
+}
+
+/*
+ * The last reference is gone, so every guest_memfd file of the VM has been
+ * released and has given its pages back already.
+ */
+static void snp_vm_destroy(struct kvm *kvm)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+
+	if (!snp)
+		return;
+	WARN_ON_ONCE(atomic_long_read(&snp->nr_private));
+	if (snp->gctx)
+		snp_decommission(snp);
+	if (snp->active)
+		snp_asid_free(snp->asid);
+	kvm->arch.private_state = NULL;
+	kfree(snp);
+}
+
+/*
+ * The model is there and initialised, and private memory maps through NPT
+ * (kvm_private_backend_get() adds the TDP MMU).
+ */
+static bool snp_available(void)
+{
+	return snp_ready && npt_enabled;
+}
+
+static const struct kvm_private_backend snp_backend = {
+	.name		= "sev-snp",
+	.vm_type	= KVM_X86_SNP_VM,
+	.available	= snp_available,
+	.vm_init	= snp_vm_init,
+	.vm_destroy	= snp_vm_destroy,
+	.reclaim	= snp_reclaim_page,
+	.mem_enc_ioctl	= snp_mem_enc_ioctl,
+};
+
+/*
+ * From kvm-amd's hardware setup: SNP_INIT the platform, as the PSP driver
+ * does on an SNP host, and offer VM type 4.  A platform initialised
+ * already (INVALID_PLATFORM_STATE) is as good.
+ */
+void __init snp_backend_setup(void)
+{
+	int r, fw_err;
+
+	if (!snp_model() || !npt_enabled)
+		return;
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_INIT, NULL, &fw_err);
+	if (r && !(r == -EIO && fw_err == SNP_FW_INVALID_PLATFORM_STATE)) {
+		pr_warn("SNP_INIT of the model failed: %d (%#x)\n", r, fw_err);
+		return;
+	}
+	snp_ready = true;
+	r = kvm_private_backend_register(&snp_backend);
+	if (r) {
+		snp_ready = false;
+		pr_warn("cannot register the SNP backend: %d\n", r);
+		return;
+	}
+	pr_info("SEV-SNP guests on the firmware MODEL (tests only)\n");
+}
+
+void snp_backend_unsetup(void)
+{
+	if (!snp_ready)
+		return;
+	kvm_private_backend_unregister(&snp_backend);
+	snp_ready = false;
+}
