@@ -13,11 +13,12 @@
  * Such a page is host-shared only while its GFN is shared.
  *
  * A VM type whose pages are private because firmware says so (SEV-SNP's
- * RMP) makes a page private for the vendor through kvm_gmem_populate() or
- * kvm_gmem_mark_private(); the file remembers which pages those are
- * (kvm_gmem.vendor) and gives each back to the vendor
- * (kvm_arch_gmem_invalidate()) after its mappings are zapped and before it
- * leaves the file, so no page the vendor still owns reaches the allocator.
+ * RMP) makes a page private for the vendor through kvm_gmem_populate() (at
+ * launch) or kvm_gmem_make_private() (at a private fault); the file
+ * remembers which pages those are (kvm_gmem.vendor) and gives each back
+ * to the vendor (kvm_arch_gmem_invalidate()) after its mappings are zapped
+ * and before it leaves the file or becomes host-shared in place, so no
+ * page the vendor still owns reaches the allocator or the host.
  *
  * Lock order: kvm->slots_lock, then kvm_gmem.lock, then kvm->mmu_lock.
  * The allocator calls invalidate_begin/end with its invalidate lock held,
@@ -27,6 +28,7 @@
 
 #include <linux/file.h>
 #include <linux/kvm_host.h>
+#include <linux/pagemap.h>
 #include <linux/privmem.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -48,9 +50,9 @@ struct kvm_gmem {
 	bool invalidating;
 	/*
 	 * File index -> pfn (xa_mk_value()) of the pages made private for
-	 * the vendor, under lock.  seq counts the invalidations, so that a
-	 * populate that looked a page up without the lock sees whether the
-	 * page may have left the file since.
+	 * the vendor, under lock.  seq is odd while an invalidation is
+	 * between its begin and end, when pages may be leaving the file:
+	 * nothing is made private for the vendor then.
 	 */
 	struct xarray vendor;
 	unsigned long seq;
@@ -148,11 +150,19 @@ static void kvm_gmem_return_pages(struct kvm_gmem *gmem, pgoff_t start,
 
 	lockdep_assert_held(&gmem->lock);
 
-	gmem->seq++;
 	xa_for_each_range(&gmem->vendor, index, entry, start, end - 1) {
 		kvm_arch_gmem_invalidate(gmem->kvm, xa_to_value(entry));
 		xa_erase(&gmem->vendor, index);
 	}
+}
+
+/* The same, taking the lock; for conversions to shared, which zapped. */
+static void kvm_gmem_return_unlocked(struct kvm_gmem *gmem, pgoff_t start,
+				     pgoff_t end)
+{
+	mutex_lock(&gmem->lock);
+	kvm_gmem_return_pages(gmem, start, end);
+	mutex_unlock(&gmem->lock);
 }
 
 /*
@@ -194,6 +204,7 @@ static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
 	 */
 	idx = srcu_read_lock(&kvm->srcu);
 	mutex_lock(&gmem->lock);
+	gmem->seq++;
 	gmem->invalidating = !list_empty(&gmem->bindings);
 	if (gmem->invalidating) {
 		KVM_MMU_LOCK(kvm);
@@ -212,12 +223,15 @@ static void kvm_gmem_invalidate_end(void *owner, pgoff_t start, pgoff_t end)
 {
 	struct kvm_gmem *gmem = owner;
 
-	if (!gmem->invalidating)
-		return;
-	gmem->invalidating = false;
-	KVM_MMU_LOCK(gmem->kvm);
-	kvm_mmu_invalidate_end(gmem->kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
-	KVM_MMU_UNLOCK(gmem->kvm);
+	mutex_lock(&gmem->lock);
+	gmem->seq++;
+	if (gmem->invalidating) {
+		gmem->invalidating = false;
+		KVM_MMU_LOCK(gmem->kvm);
+		kvm_mmu_invalidate_end(gmem->kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
+		KVM_MMU_UNLOCK(gmem->kvm);
+	}
+	mutex_unlock(&gmem->lock);
 }
 
 static void kvm_gmem_release(void *owner)
@@ -294,8 +308,11 @@ static int kvm_gmem_set_kind(struct kvm_gmem *gmem, struct file *file,
 		if (r)
 			return r;
 	}
-	if (!private && in_place)
+	if (!private && in_place) {
+		/* Zapped above: the vendor lets go before the host may map them. */
+		kvm_gmem_return_unlocked(gmem, start, end);
 		return privmem_convert(file, start, end, true, err_index);
+	}
 	return 0;
 }
 
@@ -458,13 +475,15 @@ int kvm_gmem_convert(struct kvm *kvm, gfn_t start, gfn_t end, bool shared)
 			struct file *file = READ_ONCE(slot->gmem.file);
 			gfn_t first = max(start, slot->base_gfn);
 			gfn_t last = min(end, slot->base_gfn + slot->npages);
+			pgoff_t pstart = first - slot->base_gfn + slot->gmem.pgoff;
+			pgoff_t pend = last - slot->base_gfn + slot->gmem.pgoff;
 
 			if (!kvm_slot_is_gmem_only(slot) || !file)
 				continue;
-			r = privmem_convert(file,
-					    first - slot->base_gfn + slot->gmem.pgoff,
-					    last - slot->base_gfn + slot->gmem.pgoff,
-					    shared, &err_index);
+			/* Zapped by the caller: the vendor lets go first. */
+			if (shared)
+				kvm_gmem_return_unlocked(slot->gmem.owner, pstart, pend);
+			r = privmem_convert(file, pstart, pend, shared, &err_index);
 			if (r)
 				return r;
 		}
@@ -601,6 +620,19 @@ void kvm_gmem_unbind(struct kvm_memory_slot *slot)
 	mutex_unlock(&gmem->lock);
 }
 
+/* The slot's file, referenced; NULL if it is in its release or unbound. */
+static struct file *kvm_gmem_get_file(struct kvm_memory_slot *slot)
+{
+	struct file *file;
+
+	rcu_read_lock();
+	file = READ_ONCE(slot->gmem.file);
+	if (file && !get_file_rcu(file))
+		file = NULL;
+	rcu_read_unlock();
+	return file;
+}
+
 int kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
 		     kvm_pfn_t *pfn, int *max_order)
 {
@@ -609,12 +641,7 @@ int kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
 	struct file *file;
 	int order, r;
 
-	/* The file may be in its release; then the slot is as good as unbound. */
-	rcu_read_lock();
-	file = READ_ONCE(slot->gmem.file);
-	if (file && !get_file_rcu(file))
-		file = NULL;
-	rcu_read_unlock();
+	file = kvm_gmem_get_file(slot);
 	if (!file)
 		return -EFAULT;
 
@@ -633,39 +660,57 @@ int kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
 }
 EXPORT_SYMBOL_GPL(kvm_gmem_get_pfn);
 
-/*
- * Make the page at @index of @gmem's file, @pfn, private for the vendor
- * with @commit, and remember it, unless the page may have left the file
- * since it was looked up (the invalidation count moved from @seq): then
- * -EAGAIN.  gmem->lock makes the check, the commit and the record one step
- * for the invalidations, which return recorded pages under the same lock.
- */
-static int kvm_gmem_commit_page(struct kvm_gmem *gmem, pgoff_t index,
-				unsigned long seq, gfn_t gfn, kvm_pfn_t pfn,
-				kvm_gmem_commit_t commit, void *opaque)
+/* Whether @file still holds @pfn at @index, in a folio of at least @order. */
+static bool kvm_gmem_holds(struct file *file, pgoff_t index, kvm_pfn_t pfn,
+			   int order)
 {
+	struct folio *folio = filemap_get_folio(file->f_mapping, index);
+	bool holds;
+
+	if (!folio)
+		return false;
+	holds = folio_order(folio) >= order &&
+		folio_pfn(folio) + (index - folio->index) == pfn;
+	folio_put(folio);
+	return holds;
+}
+
+/*
+ * Make the 2^@order pages at @index of @gmem's file, from @pfn, private for
+ * the vendor at @gfn with @commit, and remember them.  Under gmem->lock
+ * with no invalidation between its begin and end, the file's pages cannot
+ * change: if the file holds the pages now, they are its own until an
+ * invalidation returns them, else they left and the caller looks again
+ * (-EAGAIN).
+ */
+static int kvm_gmem_commit(struct kvm_gmem *gmem, struct file *file,
+			   pgoff_t index, gfn_t gfn, kvm_pfn_t pfn, int order,
+			   kvm_gmem_commit_t commit, void *opaque)
+{
+	unsigned long i, nr = 1UL << order;
 	int r;
 
-	mutex_lock(&gmem->lock);
-	if (gmem->seq != seq) {
-		r = -EAGAIN;
-		goto out;
-	}
-	if (xa_load(&gmem->vendor, index)) {
-		r = -EEXIST;
-		goto out;
-	}
+	lockdep_assert_held(&gmem->lock);
+
+	if ((gmem->seq & 1) || !kvm_gmem_holds(file, index, pfn, order))
+		return -EAGAIN;
 	/* Reserved first: once committed, the record cannot fail. */
-	r = xa_reserve(&gmem->vendor, index, GFP_KERNEL_ACCOUNT);
+	for (i = 0; i < nr; i++) {
+		r = xa_reserve(&gmem->vendor, index + i, GFP_KERNEL_ACCOUNT);
+		if (r)
+			goto release;
+	}
+	r = commit(gmem->kvm, gfn, pfn, order, opaque);
 	if (r)
-		goto out;
-	r = commit(gmem->kvm, gfn, pfn, opaque);
-	if (r)
-		xa_release(&gmem->vendor, index);
-	else
-		xa_store(&gmem->vendor, index, xa_mk_value(pfn), GFP_KERNEL_ACCOUNT);
-out:
-	mutex_unlock(&gmem->lock);
+		goto release;
+	for (i = 0; i < nr; i++)
+		xa_store(&gmem->vendor, index + i, xa_mk_value(pfn + i),
+			 GFP_KERNEL_ACCOUNT);
+	return 0;
+
+release:
+	while (i--)
+		xa_release(&gmem->vendor, index + i);
 	return r;
 }
 
@@ -691,31 +736,32 @@ static int kvm_gmem_populate_page(struct kvm *kvm, struct kvm_memory_slot *slot,
 				  kvm_gmem_commit_t commit, void *opaque)
 {
 	struct kvm_gmem *gmem = slot->gmem.owner;
+	struct file *file = slot->gmem.file;
 	pgoff_t index = gfn - slot->base_gfn + slot->gmem.pgoff;
-	unsigned long seq;
 	kvm_pfn_t pfn;
 	int order, r;
 
 	do {
-		mutex_lock(&gmem->lock);
-		seq = gmem->seq;
-		r = xa_load(&gmem->vendor, index) ? -EEXIST : 0;
-		mutex_unlock(&gmem->lock);
-		if (r)
-			return r;
-
 		r = kvm_gmem_get_pfn(kvm, slot, gfn, &pfn, &order);
 		if (r)
 			return r;
 		/*
 		 * Outside gmem->lock: the source may be a mapping of this very
 		 * file, whose fault waits for a punch that waits for the lock.
+		 * A page launched already is not written.
 		 */
-		if (src)
+		mutex_lock(&gmem->lock);
+		r = xa_load(&gmem->vendor, index) ? -EEXIST : 0;
+		mutex_unlock(&gmem->lock);
+		if (!r && src)
 			r = kvm_gmem_fill_page(pfn, src);
-		if (!r)
-			r = kvm_gmem_commit_page(gmem, index, seq, gfn, pfn,
-						 commit, opaque);
+		if (!r) {
+			mutex_lock(&gmem->lock);
+			r = xa_load(&gmem->vendor, index) ? -EEXIST :
+			    kvm_gmem_commit(gmem, file, index, gfn, pfn, 0,
+					    commit, opaque);
+			mutex_unlock(&gmem->lock);
+		}
 		kvm_release_pfn_clean(pfn);
 	} while (r == -EAGAIN);
 	return r;
@@ -773,3 +819,67 @@ long kvm_gmem_populate(struct kvm *kvm, gfn_t gfn, const void __user *src,
 	return r && !i ? r : i;
 }
 EXPORT_SYMBOL_GPL(kvm_gmem_populate);
+
+/**
+ * kvm_gmem_make_private - make a faulted-in page private for the vendor
+ * @kvm: the VM
+ * @slot: the slot of the private fault, bound to a guest_memfd
+ * @gfn: the faulting GFN
+ * @pfn: its page, from kvm_gmem_get_pfn()
+ * @order: the largest order to make private at once (the folio's, where
+ *	every GFN of the aligned range is private), 0 for just this page
+ * @commit: makes the pages private for the vendor, may sleep
+ *
+ * Cheap when the page is private for the vendor already.  A huge range
+ * falls back to the one page when part of it is private already or
+ * @commit refuses the whole range.
+ *
+ * Return: 0, -EAGAIN when the page left the file or is leaving it (the
+ * fault must look again), -EFAULT without a file, or @commit's error.
+ */
+int kvm_gmem_make_private(struct kvm *kvm, struct kvm_memory_slot *slot,
+			  gfn_t gfn, kvm_pfn_t pfn, int order,
+			  kvm_gmem_commit_t commit)
+{
+	pgoff_t index = gfn - slot->base_gfn + slot->gmem.pgoff;
+	unsigned long nr = 1UL << order, first;
+	struct kvm_gmem *gmem;
+	struct file *file;
+	void *entry;
+	int r;
+
+	file = kvm_gmem_get_file(slot);
+	if (!file)
+		return -EFAULT;
+	gmem = privmem_owner(file, &kvm_gmem_ops);
+	if (WARN_ON_ONCE(!gmem)) {
+		r = -EFAULT;
+		goto out_put;
+	}
+
+	mutex_lock(&gmem->lock);
+	entry = xa_load(&gmem->vendor, index);
+	if (entry) {
+		/* Another pfn: this one was replaced since it was looked up. */
+		r = xa_to_value(entry) == pfn ? 0 : -EAGAIN;
+		goto out;
+	}
+	first = index & ~(nr - 1);
+	if (order && xa_find(&gmem->vendor, &first, (index | (nr - 1)),
+			     XA_PRESENT))
+		order = 0;
+	r = -EAGAIN;
+	if (order)
+		r = kvm_gmem_commit(gmem, file, index & ~(nr - 1), gfn & ~(nr - 1),
+				    pfn & ~(nr - 1), order, commit, NULL);
+	if (r && r != -EAGAIN)
+		order = 0;
+	if (!order)
+		r = kvm_gmem_commit(gmem, file, index, gfn, pfn, 0, commit, NULL);
+out:
+	mutex_unlock(&gmem->lock);
+out_put:
+	fput(file);
+	return r;
+}
+EXPORT_SYMBOL_GPL(kvm_gmem_make_private);
