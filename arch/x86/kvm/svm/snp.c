@@ -43,6 +43,8 @@
 #define SNP_GHCB_VERSION_MAX		2
 /* VMSA features KVM can set for a guest: none with the model. */
 #define SNP_VMSA_FEATURES		0ULL
+/* The order of a 2 MiB RMP page. */
+#define SNP_ORDER_2M			(PMD_SHIFT - PAGE_SHIFT)
 /* RMPUPDATE and PSMASH report FAIL_INUSE while the entry is busy; retry. */
 #define SNP_RMP_RETRIES			16
 
@@ -311,7 +313,8 @@ err_free:
  * copied: Pre-Guest in the RMP (the guest's ASID and GPA, immutable), then
  * measured.  A page already assigned is -EEXIST, as upstream.
  */
-static int snp_launch_page(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, void *opaque)
+static int snp_launch_page(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int order,
+			   void *opaque)
 {
 	struct snp_launch_args *args = opaque;
 	struct kvm_snp *snp = args->snp;
@@ -427,7 +430,7 @@ static int snp_launch_finish(struct kvm *kvm, struct kvm_snp *snp, struct kvm_se
 		cmd->error = fw_err;
 		return r;
 	}
-	snp->finished = true;
+	WRITE_ONCE(snp->finished, true);
 	return 0;
 }
 
@@ -490,6 +493,85 @@ out:
 /* ---- The backend -------------------------------------------------------- */
 
 /*
+ * A private fault found @pfn, which guest_memfd does not know as the
+ * guest's yet: assign it (2 MiB where guest_memfd asks for the whole
+ * folio) to the guest's ASID at @gfn.  A page never launched is not
+ * validated, as on hardware: the guest PVALIDATEs it.  Before INIT2 there
+ * is no ASID to give it to: user space hears of the fault.
+ */
+static int snp_make_private(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn, int order)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+	struct snp_rmpupdate_desc d = {
+		.gpa		= gfn_to_gpa(gfn),
+		.assigned	= 1,
+		.pagesize	= order == SNP_ORDER_2M,
+		.asid		= snp->asid,
+	};
+	int rc;
+
+	/* KVM_EXIT_MEMORY_FAULT comes with EFAULT (api.rst). */
+	if (!snp->active)
+		return -EFAULT;
+	if (order && order != SNP_ORDER_2M)
+		return -EBUSY;
+	rc = snp_rmpupdate(pfn, &d);
+	if (rc == SNP_RMP_FAIL_OVERLAP && order)
+		return -EBUSY;
+	if (rc)
+		return -EIO;
+	atomic_long_add(1L << order, &snp->nr_private);
+	return 0;
+}
+
+/* No NPT entry larger than the RMP entry it maps. */
+static int snp_max_level(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn)
+{
+	struct snp_rmp_state st;
+
+	snp_model_rmpread(snp_model(), pfn, &st);
+	return st.assigned && st.huge ? PG_LEVEL_2M : PG_LEVEL_4K;
+}
+
+/*
+ * The RMP check the hardware makes of a private NPT entry, made before the
+ * entry exists: what it would refuse is never mapped.  A 4 KiB entry over
+ * a 2 MiB RMP page is PSMASHed and retried, as upstream handles the
+ * size-mismatch fault; any other mismatch goes to user space.
+ */
+static int snp_map_check(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int level)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+	u64 bits;
+
+	bits = snp_model_npt_check(snp_model(), snp->asid, gfn_to_gpa(gfn), pfn,
+				   level, true);
+	if (!bits)
+		return 0;
+	/* Under mmu_lock: one PSMASH, and a busy entry retries the fault. */
+	if ((bits & SNP_NPF_SIZEM) && level == PG_LEVEL_4K &&
+	    snp_max_level(kvm, pfn, gfn) == PG_LEVEL_2M) {
+		switch (snp_model_psmash(snp_model(), PFN_PHYS(ALIGN_DOWN(pfn, PTRS_PER_PMD)))) {
+		case SNP_RMP_SUCCESS:
+		case SNP_RMP_FAIL_INUSE:
+			return -EAGAIN;
+		default:
+			return -EFAULT;
+		}
+	}
+	pr_debug("NPT entry for gfn %#llx refused by the RMP: %#llx\n", gfn, bits);
+	return -EFAULT;
+}
+
+/* After LAUNCH_FINISH the register state is the guest's, as with a VMSA. */
+static bool snp_state_protected(struct kvm *kvm)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+
+	return READ_ONCE(snp->finished);
+}
+
+/*
  * guest_memfd is about to let @pfn go (punch, file release): back to the
  * hypervisor.  The file holds the VM, so @kvm is alive.
  */
@@ -546,7 +628,11 @@ static const struct kvm_private_backend snp_backend = {
 	.available	= snp_available,
 	.vm_init	= snp_vm_init,
 	.vm_destroy	= snp_vm_destroy,
+	.make_private	= snp_make_private,
+	.max_level	= snp_max_level,
 	.reclaim	= snp_reclaim_page,
+	.map_check	= snp_map_check,
+	.state_protected = snp_state_protected,
 	.mem_enc_ioctl	= snp_mem_enc_ioctl,
 };
 
