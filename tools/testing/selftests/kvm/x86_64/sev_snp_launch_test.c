@@ -806,6 +806,272 @@ static void test_failed_update_rmp(void)
 	ksft_test_result_pass("a failed LAUNCH_UPDATE assigns nothing\n");
 }
 
+/* ---- A running guest: private faults, conversions, protected state ----- */
+
+/* The guest writes each page of [guest_gpa, + guest_npages pages), syncs. */
+static uint64_t guest_gpa, guest_npages;
+
+static void guest_touch(void)
+{
+	uint64_t i;
+
+	for (;;) {
+		for (i = 0; i < READ_ONCE(guest_npages); i++)
+			WRITE_ONCE(*(uint64_t *)(READ_ONCE(guest_gpa) + i * PAGE_SIZE), i);
+		GUEST_SYNC(0);
+	}
+}
+
+static struct kvm_vcpu *touch_vcpu(struct test_vm *t, uint64_t npages)
+{
+	struct kvm_vcpu *vcpu = vm_vcpu_add(t->vm, 0, guest_touch);
+
+	virt_map(t->vm, TEST_GPA, TEST_GPA, npages);
+	return vcpu;
+}
+
+static void touch(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t gpa,
+		  uint64_t npages)
+{
+	struct ucall uc;
+
+	guest_gpa = gpa;
+	guest_npages = npages;
+	sync_global_to_guest(vm, guest_gpa);
+	sync_global_to_guest(vm, guest_npages);
+	vcpu_run(vcpu);
+	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "exit %s",
+		    exit_reason_str(vcpu->run->exit_reason));
+	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC, "no sync from the guest");
+}
+
+/* INIT2 and LAUNCH_START (before any vCPU); the guest's ASID. */
+static unsigned int launch_asid(struct test_vm *t)
+{
+	struct model_guest before[64], after[64];
+	int nb, na;
+
+	snp_init2(t->vm);
+	nb = model_guests(before, 64);
+	snp_launch_start(t->vm);
+	na = model_guests(after, 64);
+	return new_guest(before, nb, after, na).asid;
+}
+
+/*
+ * Pages a private fault finds become the guest's in the RMP (not
+ * validated: nothing launched them), pages punched out of guest_memfd the
+ * hypervisor's again, and a punched page faulted in again is the guest's.
+ */
+static void test_private_faults_rmp(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct rmp_count c;
+	struct test_vm t;
+	unsigned int asid;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	asid = launch_asid(&t);
+	vcpu = touch_vcpu(&t, TEST_NPAGES);
+
+	touch(t.vm, vcpu, TEST_GPA, TEST_NPAGES);
+	c = model_rmp(asid);
+	TEST_ASSERT(c.assigned == TEST_NPAGES && !c.validated && !c.immutable,
+		    "after faults: assigned %lu validated %lu immutable %lu",
+		    c.assigned, c.validated, c.immutable);
+
+	/* Shared, then punched: the pages go back before they are freed. */
+	vm_mem_set_shared(t.vm, TEST_GPA, 4 * PAGE_SIZE);
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES,
+		    "a conversion without punch freed pages");
+	TEST_ASSERT(!fallocate(t.gmem_fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+			       0, 4 * PAGE_SIZE), "punch: %s", strerror(errno));
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES - 4,
+		    "after the punch: %lu assigned", model_rmp(asid).assigned);
+
+	/* Private again: new pages, the guest's at their GPAs. */
+	vm_mem_set_private(t.vm, TEST_GPA, 4 * PAGE_SIZE);
+	touch(t.vm, vcpu, TEST_GPA, TEST_NPAGES);
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES,
+		    "after faulting in again: %lu assigned", model_rmp(asid).assigned);
+
+	test_vm_free(&t);
+	TEST_ASSERT(!model_rmp(asid).assigned, "pages assigned after teardown");
+	ksft_test_result_pass("private faults assign pages, punch and close give them back\n");
+}
+
+/* A private page with no ASID to go to (before INIT2) exits to user space. */
+static void test_fault_before_init(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_vm t;
+	int r;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	vcpu = touch_vcpu(&t, TEST_NPAGES);
+	guest_gpa = TEST_GPA + 3 * PAGE_SIZE;
+	guest_npages = 1;
+	sync_global_to_guest(t.vm, guest_gpa);
+	sync_global_to_guest(t.vm, guest_npages);
+	r = __vcpu_run(vcpu);
+	TEST_ASSERT(r == -1 && errno == EFAULT &&
+		    vcpu->run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
+		    vcpu->run->memory_fault.gpa == TEST_GPA + 3 * PAGE_SIZE &&
+		    (vcpu->run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_PRIVATE),
+		    "private fault before INIT2: r %d errno %d exit %s gpa %llx",
+		    r, errno, exit_reason_str(vcpu->run->exit_reason),
+		    vcpu->run->memory_fault.gpa);
+	test_vm_free(&t);
+	ksft_test_result_pass("a private page with no ASID exits with KVM_EXIT_MEMORY_FAULT\n");
+}
+
+/*
+ * A 2 MiB folio wholly private becomes one 2 MiB RMP page; once part of it
+ * is shared, the rest is mapped with 4 KiB entries, which the RMP check
+ * refuses until the 2 MiB page is PSMASHed.  Needs 2 MiB guest_memfd
+ * folios (kernels without BASE_SMALL).
+ */
+static void test_huge_psmash(void)
+{
+	const uint64_t npages = 1024, size = npages * PAGE_SIZE;
+	struct kvm_vcpu *vcpu;
+	struct rmp_count c;
+	struct test_vm t;
+	unsigned int asid;
+
+	t.vm = __vm_create_type(VM_MODE_DEFAULT, KVM_X86_SNP_VM, 1, 0);
+	vm_userspace_mem_region_add(t.vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
+				    TEST_SLOT, npages, 0);
+	t.gmem_fd = vm_create_guest_memfd(t.vm, size, 0);
+	vm_mem_region_bind_guest_memfd(t.vm, TEST_SLOT, t.gmem_fd, 0);
+	vm_mem_set_private(t.vm, TEST_GPA, size);
+	asid = launch_asid(&t);
+	vcpu = touch_vcpu(&t, npages);
+
+	touch(t.vm, vcpu, TEST_GPA, 512);
+	c = model_rmp(asid);
+	if (c.huge != 512) {
+		test_vm_free(&t);
+		ksft_test_result_skip("no 2 MiB guest_memfd folios in this kernel (%lu huge)\n",
+				      c.huge);
+		return;
+	}
+	TEST_ASSERT(c.assigned == 512, "2 MiB page: %lu assigned", c.assigned);
+
+	vm_mem_set_shared(t.vm, TEST_GPA + 5 * PAGE_SIZE, PAGE_SIZE);
+	touch(t.vm, vcpu, TEST_GPA, 5);
+	c = model_rmp(asid);
+	TEST_ASSERT(!c.huge && c.assigned == 512,
+		    "after a 4 KiB mapping in it: assigned %lu huge %lu",
+		    c.assigned, c.huge);
+	test_vm_free(&t);
+	TEST_ASSERT(!model_rmp(asid).assigned, "pages assigned after teardown");
+	ksft_test_result_pass("a 2 MiB RMP page is PSMASHed for a 4 KiB mapping\n");
+}
+
+/*
+ * In-place conversion (a guest_memfd the VMM maps): a page made shared is
+ * the hypervisor's again before the host can reach it, keeps what the
+ * guest wrote, and the guest keeps using it as shared memory.
+ */
+static void test_in_place_shared(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_vm t;
+	unsigned int asid;
+	uint64_t *view;
+
+	t.vm = __vm_create_type(VM_MODE_DEFAULT, KVM_X86_SNP_VM, 1, 0);
+	vm_userspace_mem_region_add(t.vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
+				    TEST_SLOT, TEST_NPAGES, 0);
+	t.gmem_fd = vm_create_guest_memfd(t.vm, TEST_SIZE, GUEST_MEMFD_FLAG_MMAP);
+	vm_mem_region_bind_guest_memfd(t.vm, TEST_SLOT, t.gmem_fd, 0);
+	vm_mem_set_private(t.vm, TEST_GPA, TEST_SIZE);
+	asid = launch_asid(&t);
+	vcpu = touch_vcpu(&t, TEST_NPAGES);
+
+	touch(t.vm, vcpu, TEST_GPA, TEST_NPAGES);
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES, "after faults: %lu assigned",
+		    model_rmp(asid).assigned);
+	vm_mem_set_shared(t.vm, TEST_GPA, 4 * PAGE_SIZE);
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES - 4,
+		    "shared in place: %lu assigned", model_rmp(asid).assigned);
+	view = mmap(NULL, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t.gmem_fd, 0);
+	TEST_ASSERT(view != MAP_FAILED, "mmap of the shared pages: %s", strerror(errno));
+	TEST_ASSERT(view[PAGE_SIZE / 8 * 3] == 3, "page 3 reads %lx, the guest wrote 3",
+		    view[PAGE_SIZE / 8 * 3]);
+	/* The guest writes the shared pages again: nothing is assigned for it. */
+	touch(t.vm, vcpu, TEST_GPA, 4);
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES - 4,
+		    "shared accesses assigned pages: %lu", model_rmp(asid).assigned);
+	munmap(view, 4 * PAGE_SIZE);
+	test_vm_free(&t);
+	TEST_ASSERT(!model_rmp(asid).assigned, "pages assigned after teardown");
+	ksft_test_result_pass("in-place conversion gives pages back before the host maps them\n");
+}
+
+/* The vCPU ioctls that touch register state, and what they get after FINISH. */
+static const struct {
+	const char *name;
+	unsigned long ioctl;
+} state_ioctls[] = {
+	{ "KVM_GET_REGS", KVM_GET_REGS },
+	{ "KVM_SET_REGS", KVM_SET_REGS },
+	{ "KVM_GET_SREGS", KVM_GET_SREGS },
+	{ "KVM_SET_SREGS", KVM_SET_SREGS },
+	{ "KVM_GET_SREGS2", KVM_GET_SREGS2 },
+	{ "KVM_SET_SREGS2", KVM_SET_SREGS2 },
+	{ "KVM_GET_FPU", KVM_GET_FPU },
+	{ "KVM_SET_FPU", KVM_SET_FPU },
+	{ "KVM_GET_DEBUGREGS", KVM_GET_DEBUGREGS },
+	{ "KVM_SET_DEBUGREGS", KVM_SET_DEBUGREGS },
+	{ "KVM_GET_XSAVE", KVM_GET_XSAVE },
+	{ "KVM_SET_XSAVE", KVM_SET_XSAVE },
+	{ "KVM_GET_XCRS", KVM_GET_XCRS },
+	{ "KVM_SET_XCRS", KVM_SET_XCRS },
+};
+
+/*
+ * Before LAUNCH_FINISH the state ioctls work (each GET's result is SET
+ * back); after it every one fails with EINVAL, and the guest still runs.
+ */
+static void test_protected_state(void)
+{
+	static uint8_t buf[ARRAY_SIZE(state_ioctls)][16384];
+	struct kvm_vcpu *vcpu;
+	struct test_vm t;
+	int i;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	launch_asid(&t);
+	vcpu = touch_vcpu(&t, TEST_NPAGES);
+	touch(t.vm, vcpu, TEST_GPA, 1);
+	for (i = 0; i < ARRAY_SIZE(state_ioctls); i++) {
+		/* SETs write what the GET before them read. */
+		uint8_t *b = buf[i & ~1];
+
+		TEST_ASSERT(!ioctl(vcpu->fd, state_ioctls[i].ioctl, b),
+			    "%s before LAUNCH_FINISH: %s", state_ioctls[i].name,
+			    strerror(errno));
+	}
+	snp_launch_finish(t.vm);
+	for (i = 0; i < ARRAY_SIZE(state_ioctls); i++) {
+		TEST_ASSERT(ioctl(vcpu->fd, state_ioctls[i].ioctl, buf[i & ~1]) == -1 &&
+			    errno == EINVAL, "%s after LAUNCH_FINISH: %s",
+			    state_ioctls[i].name, strerror(errno));
+	}
+	/*
+	 * The guest's next sync: it runs, only its registers are hidden (so
+	 * no vcpu_run(), which reads them to look for guest exceptions).
+	 */
+	TEST_ASSERT(!__vcpu_run(vcpu) && vcpu->run->exit_reason == KVM_EXIT_IO,
+		    "KVM_RUN after LAUNCH_FINISH: %s, exit %s", strerror(errno),
+		    exit_reason_str(vcpu->run->exit_reason));
+	test_vm_free(&t);
+	ksft_test_result_pass("%zu register state ioctls: EINVAL after LAUNCH_FINISH\n",
+			      ARRAY_SIZE(state_ioctls));
+}
+
 int main(int argc, char *argv[])
 {
 	int i;
@@ -816,7 +1082,7 @@ int main(int argc, char *argv[])
 	src_page = source_pages(1, 0x11);
 
 	ksft_print_header();
-	ksft_set_plan(8 + ARRAY_SIZE(errno_cases));
+	ksft_set_plan(13 + ARRAY_SIZE(errno_cases));
 	test_sha384();
 	test_vm_types();
 	test_launch_digest();
@@ -824,6 +1090,11 @@ int main(int argc, char *argv[])
 	test_rmp_lifecycle(false);
 	test_rmp_lifecycle(true);
 	test_failed_update_rmp();
+	test_private_faults_rmp();
+	test_fault_before_init();
+	test_huge_psmash();
+	test_in_place_shared();
+	test_protected_state();
 	for (i = 0; i < ARRAY_SIZE(errno_cases); i++)
 		run_errno_case(&errno_cases[i]);
 	ksft_test_result_pass("%zu bad inputs refused with upstream's errnos\n",
