@@ -20,12 +20,14 @@
  */
 #define pr_fmt(fmt) "kvm-snp: " fmt
 
+#include <linux/bitfield.h>
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/snp_model.h>
 
+#include "../kvm_cache_regs.h"
 #include "../mmu.h"
 #include "../x86.h"
 #include "../private_backend.h"
@@ -56,6 +58,7 @@ struct kvm_snp {
 	u16 ghcb_version;
 	struct page *gctx;		/* guest context, from LAUNCH_START */
 	atomic_long_t nr_private;	/* pages assigned to the guest */
+	u64 *ghcb_msr;			/* MSR_AMD64_SEV_ES_GHCB, per vCPU index */
 };
 
 /* LAUNCH_UPDATE's arguments for snp_launch_page(). */
@@ -65,6 +68,7 @@ struct snp_launch_args {
 	int fw_error;
 };
 
+static const struct kvm_private_backend snp_backend;
 static bool snp_ready;
 static DEFINE_MUTEX(snp_asid_lock);
 static DECLARE_BITMAP(snp_asid_used, SNP_MODEL_MAX_ASID + 1);
@@ -77,6 +81,12 @@ static struct kvm_snp *to_snp(struct kvm *kvm)
 static struct snp_model *snp_model(void)
 {
 	return snp_model_global();
+}
+
+/* The SNP state of @kvm, NULL if it is not an SNP VM. */
+static struct kvm_snp *snp_of(struct kvm *kvm)
+{
+	return kvm->arch.private_backend == &snp_backend ? kvm->arch.private_state : NULL;
 }
 
 /* ---- RMP and firmware pages --------------------------------------------- */
@@ -490,6 +500,231 @@ out:
 	return r;
 }
 
+/* ---- The guest's instructions and the GHCB MSR protocol ----------------- */
+
+/*
+ * QEMU's TCG has no PVALIDATE or RMPADJUST and raises #UD for them, and for
+ * VMGEXIT (REP VMMCALL) in a guest without EFER.SVME; with SVME it exits
+ * with VMMCALL.  An SNP VM takes both exits, decodes the instruction at RIP
+ * and does what the hardware would.  Everything else takes KVM's usual
+ * path: no other #UD is swallowed.
+ */
+#define SNP_INSN_LEN		4
+static const u8 snp_insn_pvalidate[SNP_INSN_LEN] = { 0xf2, 0x0f, 0x01, 0xff };
+static const u8 snp_insn_rmpadjust[SNP_INSN_LEN] = { 0xf3, 0x0f, 0x01, 0xfe };
+static const u8 snp_insn_vmgexit[SNP_INSN_LEN] = { 0xf3, 0x0f, 0x01, 0xd9 };
+
+/*
+ * The GHCB MSR protocol's fields beyond asm/sev-common.h's: the page-state
+ * change request's GFN and operation, and a failed response.
+ */
+#define SNP_PSC_MSR_GFN			GENMASK_ULL(51, 12)
+#define SNP_PSC_MSR_OP			GENMASK_ULL(55, 52)
+#define SNP_PSC_MSR_RESP_ERROR		(BIT_ULL(32) | GHCB_MSR_PSC_RESP)
+/* Where AMD's EPYC parts put the C-bit; the model encrypts nothing. */
+#define SNP_CBIT			47
+
+/* Whether @kvm is an SNP VM, whose vCPUs' GHCB MSR KVM intercepts. */
+bool snp_vm(struct kvm *kvm)
+{
+	return snp_of(kvm);
+}
+
+static u64 *snp_ghcb_msr(struct kvm_snp *snp, struct kvm_vcpu *vcpu)
+{
+	return &snp->ghcb_msr[vcpu->vcpu_idx];
+}
+
+/**
+ * snp_ghcb_msr_access - MSR_AMD64_SEV_ES_GHCB of an SNP VM's vCPU
+ * @vcpu: the vCPU
+ * @data: the value to write, or where to read it to
+ * @write: a WRMSR
+ *
+ * Return: 0, or -ENOENT if @vcpu is not an SNP guest's (the MSR is not
+ * there).
+ */
+int snp_ghcb_msr_access(struct kvm_vcpu *vcpu, u64 *data, bool write)
+{
+	struct kvm_snp *snp = snp_of(vcpu->kvm);
+
+	if (!snp)
+		return -ENOENT;
+	if (write)
+		*snp_ghcb_msr(snp, vcpu) = *data;
+	else
+		*data = *snp_ghcb_msr(snp, vcpu);
+	return 0;
+}
+
+static void snp_skip_insn(struct kvm_vcpu *vcpu)
+{
+	kvm_rip_write(vcpu, kvm_rip_read(vcpu) + SNP_INSN_LEN);
+}
+
+/* User space answered the page-state change: so does the GHCB MSR. */
+static int snp_complete_psc_msr(struct kvm_vcpu *vcpu)
+{
+	struct kvm_snp *snp = snp_of(vcpu->kvm);
+
+	*snp_ghcb_msr(snp, vcpu) = vcpu->run->hypercall.ret ?
+				   SNP_PSC_MSR_RESP_ERROR : GHCB_MSR_PSC_RESP;
+	return 1;
+}
+
+/*
+ * VMGEXIT with the GHCB MSR protocol: SEV information, a page-state
+ * change (to user space as KVM_HC_MAP_GPA_RANGE, as upstream) and
+ * termination (KVM_EXIT_SYSTEM_EVENT).  Other requests leave the MSR as it
+ * is, as upstream.
+ */
+static int snp_vmgexit(struct kvm_vcpu *vcpu, struct kvm_snp *snp)
+{
+	u64 *msr = snp_ghcb_msr(snp, vcpu), val = *msr;
+	u64 gpa, op;
+	int r;
+
+	snp_skip_insn(vcpu);
+	switch (GHCB_MSR_INFO(val)) {
+	case GHCB_MSR_SEV_INFO_REQ:
+		*msr = GHCB_MSR_SEV_INFO((u64)snp->ghcb_version, GHCB_VERSION_MIN,
+					 SNP_CBIT);
+		return 1;
+	case GHCB_MSR_PSC_REQ:
+		gpa = val & SNP_PSC_MSR_GFN;
+		op = FIELD_GET(SNP_PSC_MSR_OP, val);
+		if (op != SNP_PAGE_STATE_PRIVATE && op != SNP_PAGE_STATE_SHARED) {
+			*msr = SNP_PSC_MSR_RESP_ERROR;
+			return 1;
+		}
+		r = kvm_private_request_conversion(vcpu, gpa, 1,
+						   KVM_MAP_GPA_RANGE_PAGE_SZ_4K |
+						   (op == SNP_PAGE_STATE_PRIVATE ?
+						    KVM_MAP_GPA_RANGE_ENCRYPTED :
+						    KVM_MAP_GPA_RANGE_DECRYPTED),
+						   snp_complete_psc_msr);
+		if (r) {
+			*msr = SNP_PSC_MSR_RESP_ERROR;
+			return 1;
+		}
+		return 0;
+	case GHCB_MSR_TERM_REQ:
+		vcpu->run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
+		vcpu->run->system_event.type = KVM_SYSTEM_EVENT_SEV_TERM;
+		vcpu->run->system_event.ndata = 1;
+		vcpu->run->system_event.data[0] = val;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/*
+ * The page a PVALIDATE or RMPADJUST names, by its guest virtual address in
+ * RAX: its GPA and, if guest_memfd has one, its pfn (0 otherwise).
+ */
+static int snp_insn_page(struct kvm_vcpu *vcpu, gpa_t *gpa, kvm_pfn_t *pfn)
+{
+	struct kvm_memory_slot *slot;
+	struct x86_exception e;
+	int order;
+
+	*gpa = kvm_mmu_gva_to_gpa_read(vcpu, kvm_rax_read(vcpu) & PAGE_MASK, &e);
+	if (*gpa == INVALID_GPA) {
+		kvm_inject_emulated_page_fault(vcpu, &e);
+		return -EFAULT;
+	}
+	*pfn = 0;
+	slot = gfn_to_memslot(vcpu->kvm, gpa_to_gfn(*gpa));
+	if (slot && kvm_slot_can_be_private(slot) &&
+	    kvm_mem_is_private(vcpu->kvm, gpa_to_gfn(*gpa)) &&
+	    !kvm_gmem_get_pfn(vcpu->kvm, slot, gpa_to_gfn(*gpa), pfn, &order))
+		kvm_release_pfn_clean(*pfn);
+	return 0;
+}
+
+/*
+ * The nested page fault the hardware takes when the instruction's page is
+ * not the guest's in the RMP: PSMASH on a size mismatch, fault a private
+ * page in, and execute the instruction again; a page that is not private
+ * is user space's business (KVM_EXIT_MEMORY_FAULT), as upstream treats an
+ * RMP fault on a shared GFN.
+ */
+static int snp_insn_npf(struct kvm_vcpu *vcpu, gpa_t gpa, kvm_pfn_t pfn, u64 err)
+{
+	if (pfn && (err & SNP_NPF_SIZEM)) {
+		snp_model_psmash(snp_model(), PFN_PHYS(ALIGN_DOWN(pfn, PTRS_PER_PMD)));
+		return 1;
+	}
+	if (!pfn) {
+		kvm_prepare_memory_fault_exit(vcpu, gpa & PAGE_MASK, PAGE_SIZE, true);
+		return -EFAULT;
+	}
+	return kvm_mmu_page_fault(vcpu, gpa, PFERR_WRITE_MASK | PFERR_USER_MASK, NULL, 0);
+}
+
+static int snp_page_insn(struct kvm_vcpu *vcpu, struct kvm_snp *snp, bool pvalidate)
+{
+	struct snp_insn_result res;
+	kvm_pfn_t pfn;
+	gpa_t gpa;
+	u64 rflags;
+
+	if (snp_insn_page(vcpu, &gpa, &pfn))
+		return 1;
+	if (pvalidate)
+		snp_model_pvalidate(snp_model(), snp->asid, 0, gpa, pfn,
+				    kvm_rcx_read(vcpu), kvm_rdx_read(vcpu), &res);
+	else
+		snp_model_rmpadjust(snp_model(), snp->asid, 0, gpa, pfn,
+				    kvm_rcx_read(vcpu), kvm_rdx_read(vcpu), &res);
+	switch (res.outcome) {
+	case SNP_INSN_DONE:
+		kvm_rax_write(vcpu, res.rax);
+		rflags = kvm_get_rflags(vcpu) & ~(X86_EFLAGS_CF | X86_EFLAGS_PF |
+						  X86_EFLAGS_AF | X86_EFLAGS_ZF |
+						  X86_EFLAGS_SF | X86_EFLAGS_OF);
+		kvm_set_rflags(vcpu, rflags | (res.cf ? X86_EFLAGS_CF : 0));
+		snp_skip_insn(vcpu);
+		return 1;
+	case SNP_INSN_NPF:
+		return snp_insn_npf(vcpu, gpa, pfn, res.npf_error);
+	default:
+		kvm_inject_gp(vcpu, 0);
+		return 1;
+	}
+}
+
+/**
+ * snp_handle_insn - a #UD or VMMCALL exit of an SNP guest
+ * @vcpu: the vCPU
+ * @vmmcall: the exit was VMMCALL's, which only VMGEXIT is
+ *
+ * Return: what an exit handler returns (1: back to the guest, 0: to user
+ * space, < 0: error), or -ENOENT when the instruction is none of the SNP
+ * guest's, or the VM is not SNP: KVM's usual handling follows.
+ */
+int snp_handle_insn(struct kvm_vcpu *vcpu, bool vmmcall)
+{
+	struct kvm_snp *snp = snp_of(vcpu->kvm);
+	struct x86_exception e;
+	u8 insn[SNP_INSN_LEN];
+
+	if (!snp || !is_64_bit_mode(vcpu))
+		return -ENOENT;
+	if (kvm_read_guest_virt(vcpu, kvm_rip_read(vcpu), insn, sizeof(insn), &e))
+		return -ENOENT;
+	if (!memcmp(insn, snp_insn_vmgexit, sizeof(insn)))
+		return snp_vmgexit(vcpu, snp);
+	if (vmmcall)
+		return -ENOENT;
+	if (!memcmp(insn, snp_insn_pvalidate, sizeof(insn)))
+		return snp_page_insn(vcpu, snp, true);
+	if (!memcmp(insn, snp_insn_rmpadjust, sizeof(insn)))
+		return snp_page_insn(vcpu, snp, false);
+	return -ENOENT;
+}
+
 /* ---- The backend -------------------------------------------------------- */
 
 /*
@@ -590,6 +825,11 @@ static int snp_vm_init(struct kvm *kvm)
 	snp = kzalloc(sizeof(*snp), GFP_KERNEL_ACCOUNT);
 	if (!snp)
 		return -ENOMEM;
+	snp->ghcb_msr = kvcalloc(KVM_MAX_VCPUS, sizeof(*snp->ghcb_msr), GFP_KERNEL_ACCOUNT);
+	if (!snp->ghcb_msr) {
+		kfree(snp);
+		return -ENOMEM;
+	}
 	kvm->arch.private_state = snp;
 	return 0;
 }
@@ -610,6 +850,7 @@ static void snp_vm_destroy(struct kvm *kvm)
 	if (snp->active)
 		snp_asid_free(snp->asid);
 	kvm->arch.private_state = NULL;
+	kvfree(snp->ghcb_msr);
 	kfree(snp);
 }
 
