@@ -1072,6 +1072,161 @@ static void test_protected_state(void)
 			      ARRAY_SIZE(state_ioctls));
 }
 
+/* ---- The guest's SNP instructions and the GHCB MSR protocol ------------ */
+
+#define MSR_GHCB		0xc0010130
+#define GHCB_SEV_INFO_REQ	0x002
+#define GHCB_SEV_INFO_RESP	0x001
+#define GHCB_PSC_REQ		0x014
+#define GHCB_PSC_RESP		0x015
+#define GHCB_PSC_SHARED		(2ull << 52)
+#define GHCB_TERM_REQ		0x100
+/* Termination: reason set 1, reason code 0x42. */
+#define GHCB_TERM_VALUE		(GHCB_TERM_REQ | 1ull << 12 | 0x42ull << 16)
+#define PVALIDATE_FAIL_INPUT	1
+
+enum { ST_VALIDATE = 1, ST_AGAIN, ST_SIZE, ST_UNTOUCHED, ST_INFO, ST_PSC, ST_SHARED_WRITE, ST_UD };
+
+static uint64_t guest_ud_count;
+
+static void guest_ud_handler(struct ex_regs *regs)
+{
+	guest_ud_count++;
+	regs->rip += 2;		/* UD2 */
+}
+
+static uint64_t pvalidate(uint64_t gva, uint64_t size, uint64_t validate, uint8_t *cf)
+{
+	uint64_t rax;
+
+	asm volatile(".byte 0xf2, 0x0f, 0x01, 0xff\n\tsetc %1"
+		     : "=a"(rax), "=qm"(*cf) : "a"(gva), "c"(size), "d"(validate)
+		     : "cc", "memory");
+	return rax;
+}
+
+/* REP VMMCALL. */
+static void vmgexit(void)
+{
+	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xd9" ::: "memory");
+}
+
+static uint64_t ghcb_call(uint64_t val)
+{
+	wrmsr(MSR_GHCB, val);
+	vmgexit();
+	return rdmsr(MSR_GHCB);
+}
+
+static void guest_protocol(void)
+{
+	const uint64_t page = TEST_GPA;
+	uint8_t cf;
+	uint64_t r;
+
+	WRITE_ONCE(*(uint64_t *)page, 1);	/* faulted in: not validated */
+	r = pvalidate(page, 0, 1, &cf);
+	GUEST_SYNC_ARGS(ST_VALIDATE, r, cf, 0, 0);
+	r = pvalidate(page, 0, 1, &cf);
+	GUEST_SYNC_ARGS(ST_AGAIN, r, cf, 0, 0);
+	/* A 2 MiB request for an address that is not 2 MiB aligned. */
+	r = pvalidate(page + 3 * PAGE_SIZE, 1, 1, &cf);
+	GUEST_SYNC_ARGS(ST_SIZE, r, cf, 0, 0);
+	r = pvalidate(page + 2 * PAGE_SIZE, 0, 1, &cf);
+	GUEST_SYNC_ARGS(ST_UNTOUCHED, r, cf, 0, 0);
+	GUEST_SYNC_ARGS(ST_INFO, ghcb_call(GHCB_SEV_INFO_REQ), 0, 0, 0);
+	r = ghcb_call((page + PAGE_SIZE) | GHCB_PSC_SHARED | GHCB_PSC_REQ);
+	GUEST_SYNC_ARGS(ST_PSC, r, 0, 0, 0);
+	WRITE_ONCE(*(uint64_t *)(page + PAGE_SIZE), 0x5a5a);
+	GUEST_SYNC_ARGS(ST_SHARED_WRITE, 0, 0, 0, 0);
+	asm volatile("ud2");
+	GUEST_SYNC_ARGS(ST_UD, READ_ONCE(guest_ud_count), 0, 0, 0);
+	ghcb_call(GHCB_TERM_VALUE);
+	GUEST_ASSERT(0);
+}
+
+static void expect_sync(struct kvm_vcpu *vcpu, uint64_t stage, uint64_t a1, uint64_t a2)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "stage %lu: exit %s", stage,
+		    exit_reason_str(vcpu->run->exit_reason));
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT(uc.args[1] == stage && uc.args[2] == a1 && uc.args[3] == a2,
+		    "stage %lu: got stage %lu with %lx, %lx; want %lx, %lx", stage,
+		    uc.args[1], uc.args[2], uc.args[3], a1, a2);
+}
+
+/*
+ * A guest validates its pages (PVALIDATE: RAX and CF as the hardware
+ * sets them, the page faulted in where it was untouched), asks for SEV
+ * information and a page-state change (a KVM_HC_MAP_GPA_RANGE exit) over
+ * the GHCB MSR protocol, still gets #UD for UD2, and terminates
+ * (KVM_EXIT_SYSTEM_EVENT, SEV_TERM, the GHCB value).
+ */
+static void test_guest_protocol(void)
+{
+	const uint64_t info = (2ull << 48) | (1ull << 32) | (47ull << 24) | GHCB_SEV_INFO_RESP;
+	struct kvm_vcpu *vcpu;
+	struct kvm_run *run;
+	struct test_vm t;
+	unsigned int asid;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	vm_enable_cap(t.vm, KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE);
+	asid = launch_asid(&t);
+	vcpu = vm_vcpu_add(t.vm, 0, guest_protocol);
+	virt_map(t.vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+	vm_init_descriptor_tables(t.vm);
+	vcpu_init_descriptor_tables(vcpu);
+	vm_install_exception_handler(t.vm, UD_VECTOR, guest_ud_handler);
+	run = vcpu->run;
+
+	expect_sync(vcpu, ST_VALIDATE, 0, 0);
+	TEST_ASSERT(model_rmp(asid).validated == 1, "validated %lu after PVALIDATE",
+		    model_rmp(asid).validated);
+	expect_sync(vcpu, ST_AGAIN, 0, 1);
+	expect_sync(vcpu, ST_SIZE, PVALIDATE_FAIL_INPUT, 0);
+	expect_sync(vcpu, ST_UNTOUCHED, 0, 0);
+	TEST_ASSERT(model_rmp(asid).validated == 2 && model_rmp(asid).assigned == 2,
+		    "after validating an untouched page: assigned %lu validated %lu",
+		    model_rmp(asid).assigned, model_rmp(asid).validated);
+	expect_sync(vcpu, ST_INFO, info, 0);
+
+	/* The page-state change reaches user space as KVM_HC_MAP_GPA_RANGE. */
+	vcpu_run(vcpu);
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_HYPERCALL &&
+		    run->hypercall.nr == KVM_HC_MAP_GPA_RANGE &&
+		    run->hypercall.args[0] == TEST_GPA + PAGE_SIZE &&
+		    run->hypercall.args[1] == 1 &&
+		    run->hypercall.args[2] == (KVM_MAP_GPA_RANGE_DECRYPTED |
+					       KVM_MAP_GPA_RANGE_PAGE_SZ_4K),
+		    "PSC: exit %s nr %llu args %llx %llx %llx",
+		    exit_reason_str(run->exit_reason), run->hypercall.nr,
+		    run->hypercall.args[0], run->hypercall.args[1], run->hypercall.args[2]);
+	vm_mem_set_shared(t.vm, TEST_GPA + PAGE_SIZE, PAGE_SIZE);
+	run->hypercall.ret = 0;
+	expect_sync(vcpu, ST_PSC, GHCB_PSC_RESP, 0);
+	expect_sync(vcpu, ST_SHARED_WRITE, 0, 0);
+	TEST_ASSERT(*(uint64_t *)addr_gpa2hva(t.vm, TEST_GPA + PAGE_SIZE) == 0x5a5a,
+		    "the host does not see the guest's write to its shared page");
+	expect_sync(vcpu, ST_UD, 1, 0);
+
+	vcpu_run(vcpu);
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_SYSTEM_EVENT &&
+		    run->system_event.type == KVM_SYSTEM_EVENT_SEV_TERM &&
+		    run->system_event.ndata == 1 &&
+		    run->system_event.data[0] == GHCB_TERM_VALUE,
+		    "termination: exit %s type %u ndata %u data %llx",
+		    exit_reason_str(run->exit_reason), run->system_event.type,
+		    run->system_event.ndata, run->system_event.data[0]);
+	test_vm_free(&t);
+	TEST_ASSERT(!model_rmp(asid).assigned, "pages assigned after teardown");
+	ksft_test_result_pass("guest PVALIDATE, GHCB MSR info/PSC/termination, UD2 still #UD\n");
+}
+
 int main(int argc, char *argv[])
 {
 	int i;
@@ -1082,7 +1237,7 @@ int main(int argc, char *argv[])
 	src_page = source_pages(1, 0x11);
 
 	ksft_print_header();
-	ksft_set_plan(13 + ARRAY_SIZE(errno_cases));
+	ksft_set_plan(14 + ARRAY_SIZE(errno_cases));
 	test_sha384();
 	test_vm_types();
 	test_launch_digest();
@@ -1095,6 +1250,7 @@ int main(int argc, char *argv[])
 	test_huge_psmash();
 	test_in_place_shared();
 	test_protected_state();
+	test_guest_protocol();
 	for (i = 0; i < ARRAY_SIZE(errno_cases); i++)
 		run_errno_case(&errno_cases[i]);
 	ksft_test_result_pass("%zu bad inputs refused with upstream's errnos\n",
