@@ -9,9 +9,13 @@
  * context page (KVM_SEV_SNP_LAUNCH_START: GCTX_CREATE, LAUNCH_START,
  * ACTIVATE), measured private pages (KVM_SEV_SNP_LAUNCH_UPDATE) and the
  * end of the launch (KVM_SEV_SNP_LAUNCH_FINISH), with upstream's user ABI
- * and errnos.  Every page made guest-owned in the RMP is recorded by
- * guest_memfd and handed back to snp_reclaim_page() before it leaves the
- * file, so no assigned page reaches the page allocator.
+ * and errnos.  At run time: private faults assign pages in the RMP, every
+ * private NPT entry is checked against the RMP before KVM installs it, and
+ * the guest's PVALIDATE, RMPADJUST and VMGEXIT (GHCB MSR protocol), which
+ * the emulator cannot execute, are done here.  Every page made
+ * guest-owned in the RMP is recorded by guest_memfd and handed back to
+ * snp_reclaim_page() before it leaves the file or becomes host-shared, so
+ * no assigned page reaches the page allocator or the host.
  *
  * Locking: kvm->lock serialises the KVM_MEMORY_ENCRYPT_OP commands of a VM
  * and nests outside kvm->slots_lock (LAUNCH_UPDATE) as everywhere in KVM;
@@ -263,7 +267,8 @@ static int snp_init2(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *c
 	snp->asid = asid;
 	snp->vmsa_features = data.vmsa_features;
 	snp->ghcb_version = data.ghcb_version ?: SNP_GHCB_VERSION_MAX;
-	snp->active = true;
+	/* Private faults read it without kvm->lock: the ASID first. */
+	smp_store_release(&snp->active, true);
 	return 0;
 }
 
@@ -746,7 +751,7 @@ static int snp_make_private(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn, int order
 	int rc;
 
 	/* KVM_EXIT_MEMORY_FAULT comes with EFAULT (api.rst). */
-	if (!snp->active)
+	if (!smp_load_acquire(&snp->active))
 		return -EFAULT;
 	if (order && order != SNP_ORDER_2M)
 		return -EBUSY;
