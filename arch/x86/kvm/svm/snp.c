@@ -508,11 +508,11 @@ out:
 /* ---- The guest's instructions and the GHCB MSR protocol ----------------- */
 
 /*
- * QEMU's TCG has no PVALIDATE or RMPADJUST and raises #UD for them, and for
- * VMGEXIT (REP VMMCALL) in a guest without EFER.SVME; with SVME it exits
- * with VMMCALL.  An SNP VM takes both exits, decodes the instruction at RIP
- * and does what the hardware would.  Everything else takes KVM's usual
- * path: no other #UD is swallowed.
+ * QEMU's TCG has no PVALIDATE or RMPADJUST and raises #UD for them;
+ * VMGEXIT (REP VMMCALL) arrives as #UD or as a VMMCALL exit, depending on
+ * how the emulator treats VMMCALL.  An SNP VM takes both exits, decodes
+ * the instruction at RIP and does what the hardware would.  Everything
+ * else takes KVM's usual path: no other #UD is swallowed.
  */
 #define SNP_INSN_LEN		4
 static const u8 snp_insn_pvalidate[SNP_INSN_LEN] = { 0xf2, 0x0f, 0x01, 0xff };
