@@ -12,6 +12,14 @@
  * maps change, which converts its page in place (kvm_gmem_convert()).
  * Such a page is host-shared only while its GFN is shared.
  *
+ * A VM type whose pages are private because firmware says so (SEV-SNP's
+ * RMP) makes a page private for the vendor through kvm_gmem_populate() (at
+ * launch) or kvm_gmem_make_private() (at a private fault); the file
+ * remembers which pages those are (kvm_gmem.vendor) and gives each back
+ * to the vendor (kvm_arch_gmem_invalidate()) after its mappings are zapped
+ * and before it leaves the file or becomes host-shared in place, so no
+ * page the vendor still owns reaches the allocator or the host.
+ *
  * Lock order: kvm->slots_lock, then kvm_gmem.lock, then kvm->mmu_lock.
  * The allocator calls invalidate_begin/end with its invalidate lock held,
  * which nests outside kvm_gmem.lock and is never taken under it; it calls
@@ -20,8 +28,12 @@
 
 #include <linux/file.h>
 #include <linux/kvm_host.h>
+#include <linux/pagemap.h>
 #include <linux/privmem.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include "kvm_mm.h"
 
@@ -36,6 +48,14 @@ struct kvm_gmem {
 	 * exclusively from one to the other.
 	 */
 	bool invalidating;
+	/*
+	 * File index -> pfn (xa_mk_value()) of the pages made private for
+	 * the vendor, under lock.  seq is odd while an invalidation is
+	 * between its begin and end, when pages may be leaving the file:
+	 * nothing is made private for the vendor then.
+	 */
+	struct xarray vendor;
+	unsigned long seq;
 };
 
 /*
@@ -111,6 +131,41 @@ static bool kvm_gmem_unmap_bindings(struct kvm_gmem *gmem, pgoff_t start,
 }
 
 /*
+ * Default for architectures whose private pages need nothing from a vendor
+ * before the host gets them back.
+ */
+void __weak kvm_arch_gmem_invalidate(struct kvm *kvm, kvm_pfn_t pfn)
+{
+}
+
+/*
+ * File pages [@start, @end) are about to leave the file and their mappings
+ * are gone: give the ones the vendor owns back to the host.
+ */
+static void kvm_gmem_return_pages(struct kvm_gmem *gmem, pgoff_t start,
+				  pgoff_t end)
+{
+	unsigned long index;
+	void *entry;
+
+	lockdep_assert_held(&gmem->lock);
+
+	xa_for_each_range(&gmem->vendor, index, entry, start, end - 1) {
+		kvm_arch_gmem_invalidate(gmem->kvm, xa_to_value(entry));
+		xa_erase(&gmem->vendor, index);
+	}
+}
+
+/* The same, taking the lock; for conversions to shared, which zapped. */
+static void kvm_gmem_return_unlocked(struct kvm_gmem *gmem, pgoff_t start,
+				     pgoff_t end)
+{
+	mutex_lock(&gmem->lock);
+	kvm_gmem_return_pages(gmem, start, end);
+	mutex_unlock(&gmem->lock);
+}
+
+/*
  * A memory error hit file pages [@start, @end): zap them now.  A fault
  * that looked the page up before is retried by the invalidation and then
  * finds it poisoned (-EHWPOISON, KVM_EXIT_MEMORY_FAULT).  Not under the
@@ -149,6 +204,7 @@ static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
 	 */
 	idx = srcu_read_lock(&kvm->srcu);
 	mutex_lock(&gmem->lock);
+	gmem->seq++;
 	gmem->invalidating = !list_empty(&gmem->bindings);
 	if (gmem->invalidating) {
 		KVM_MMU_LOCK(kvm);
@@ -157,6 +213,8 @@ static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
 			kvm_flush_remote_tlbs(kvm);
 		KVM_MMU_UNLOCK(kvm);
 	}
+	/* After the zap: no SPTE maps a page that is the host's again. */
+	kvm_gmem_return_pages(gmem, start, end);
 	mutex_unlock(&gmem->lock);
 	srcu_read_unlock(&kvm->srcu, idx);
 }
@@ -165,12 +223,15 @@ static void kvm_gmem_invalidate_end(void *owner, pgoff_t start, pgoff_t end)
 {
 	struct kvm_gmem *gmem = owner;
 
-	if (!gmem->invalidating)
-		return;
-	gmem->invalidating = false;
-	KVM_MMU_LOCK(gmem->kvm);
-	kvm_mmu_invalidate_end(gmem->kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
-	KVM_MMU_UNLOCK(gmem->kvm);
+	mutex_lock(&gmem->lock);
+	gmem->seq++;
+	if (gmem->invalidating) {
+		gmem->invalidating = false;
+		KVM_MMU_LOCK(gmem->kvm);
+		kvm_mmu_invalidate_end(gmem->kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
+		KVM_MMU_UNLOCK(gmem->kvm);
+	}
+	mutex_unlock(&gmem->lock);
 }
 
 static void kvm_gmem_release(void *owner)
@@ -197,11 +258,14 @@ static void kvm_gmem_release(void *owner)
 	}
 	kvm_mmu_invalidate_end(kvm, KVM_GMEM_HVA_START, KVM_GMEM_HVA_END);
 	KVM_MMU_UNLOCK(kvm);
+	/* The pages are freed right after this. */
+	kvm_gmem_return_pages(gmem, 0, ULONG_MAX);
 	mutex_unlock(&gmem->lock);
 	mutex_unlock(&kvm->slots_lock);
 
 	/* The file held the VM; this may be the last reference. */
 	kvm_put_kvm(kvm);
+	xa_destroy(&gmem->vendor);
 	mutex_destroy(&gmem->lock);
 	kfree(gmem);
 }
@@ -244,8 +308,11 @@ static int kvm_gmem_set_kind(struct kvm_gmem *gmem, struct file *file,
 		if (r)
 			return r;
 	}
-	if (!private && in_place)
+	if (!private && in_place) {
+		/* Zapped above: the vendor lets go before the host may map them. */
+		kvm_gmem_return_unlocked(gmem, start, end);
 		return privmem_convert(file, start, end, true, err_index);
+	}
 	return 0;
 }
 
@@ -355,6 +422,7 @@ int kvm_gmem_create(struct kvm *kvm, struct kvm_create_guest_memfd *args)
 	gmem->flags = args->flags;
 	mutex_init(&gmem->lock);
 	INIT_LIST_HEAD(&gmem->bindings);
+	xa_init(&gmem->vendor);
 
 	if (args->flags & GUEST_MEMFD_FLAG_MMAP)
 		pm_flags |= PRIVMEM_MMAP;
@@ -407,13 +475,15 @@ int kvm_gmem_convert(struct kvm *kvm, gfn_t start, gfn_t end, bool shared)
 			struct file *file = READ_ONCE(slot->gmem.file);
 			gfn_t first = max(start, slot->base_gfn);
 			gfn_t last = min(end, slot->base_gfn + slot->npages);
+			pgoff_t pstart = first - slot->base_gfn + slot->gmem.pgoff;
+			pgoff_t pend = last - slot->base_gfn + slot->gmem.pgoff;
 
 			if (!kvm_slot_is_gmem_only(slot) || !file)
 				continue;
-			r = privmem_convert(file,
-					    first - slot->base_gfn + slot->gmem.pgoff,
-					    last - slot->base_gfn + slot->gmem.pgoff,
-					    shared, &err_index);
+			/* Zapped by the caller: the vendor lets go first. */
+			if (shared)
+				kvm_gmem_return_unlocked(slot->gmem.owner, pstart, pend);
+			r = privmem_convert(file, pstart, pend, shared, &err_index);
 			if (r)
 				return r;
 		}
@@ -550,6 +620,19 @@ void kvm_gmem_unbind(struct kvm_memory_slot *slot)
 	mutex_unlock(&gmem->lock);
 }
 
+/* The slot's file, referenced; NULL if it is in its release or unbound. */
+static struct file *kvm_gmem_get_file(struct kvm_memory_slot *slot)
+{
+	struct file *file;
+
+	rcu_read_lock();
+	file = READ_ONCE(slot->gmem.file);
+	if (file && !get_file_rcu(file))
+		file = NULL;
+	rcu_read_unlock();
+	return file;
+}
+
 int kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
 		     kvm_pfn_t *pfn, int *max_order)
 {
@@ -558,12 +641,7 @@ int kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
 	struct file *file;
 	int order, r;
 
-	/* The file may be in its release; then the slot is as good as unbound. */
-	rcu_read_lock();
-	file = READ_ONCE(slot->gmem.file);
-	if (file && !get_file_rcu(file))
-		file = NULL;
-	rcu_read_unlock();
+	file = kvm_gmem_get_file(slot);
 	if (!file)
 		return -EFAULT;
 
@@ -581,3 +659,227 @@ int kvm_gmem_get_pfn(struct kvm *kvm, struct kvm_memory_slot *slot, gfn_t gfn,
 	return 0;
 }
 EXPORT_SYMBOL_GPL(kvm_gmem_get_pfn);
+
+/* Whether @file still holds @pfn at @index, in a folio of at least @order. */
+static bool kvm_gmem_holds(struct file *file, pgoff_t index, kvm_pfn_t pfn,
+			   int order)
+{
+	struct folio *folio = filemap_get_folio(file->f_mapping, index);
+	bool holds;
+
+	if (!folio)
+		return false;
+	holds = folio_order(folio) >= order &&
+		folio_pfn(folio) + (index - folio->index) == pfn;
+	folio_put(folio);
+	return holds;
+}
+
+/*
+ * Make the 2^@order pages at @index of @gmem's file, from @pfn, private for
+ * the vendor at @gfn with @commit, and remember them.  Under gmem->lock
+ * with no invalidation between its begin and end, the file's pages cannot
+ * change: if the file holds the pages now, they are its own until an
+ * invalidation returns them, else they left and the caller looks again
+ * (-EAGAIN).
+ */
+static int kvm_gmem_commit(struct kvm_gmem *gmem, struct file *file,
+			   pgoff_t index, gfn_t gfn, kvm_pfn_t pfn, int order,
+			   kvm_gmem_commit_t commit, void *opaque)
+{
+	unsigned long i, nr = 1UL << order;
+	int r;
+
+	lockdep_assert_held(&gmem->lock);
+
+	if ((gmem->seq & 1) || !kvm_gmem_holds(file, index, pfn, order))
+		return -EAGAIN;
+	/* Reserved first: once committed, the record cannot fail. */
+	for (i = 0; i < nr; i++) {
+		r = xa_reserve(&gmem->vendor, index + i, GFP_KERNEL_ACCOUNT);
+		if (r)
+			goto release;
+	}
+	r = commit(gmem->kvm, gfn, pfn, order, opaque);
+	if (r)
+		goto release;
+	for (i = 0; i < nr; i++)
+		xa_store(&gmem->vendor, index + i, xa_mk_value(pfn + i),
+			 GFP_KERNEL_ACCOUNT);
+	return 0;
+
+release:
+	while (i--)
+		xa_release(&gmem->vendor, index + i);
+	return r;
+}
+
+/* Copy a user page into @pfn, which nothing but the caller can reach yet. */
+static int kvm_gmem_fill_page(kvm_pfn_t pfn, const void __user *src)
+{
+	struct page *page = pfn_to_page(pfn);
+	void *va;
+	int r = 0;
+
+	/* Private pages may be out of the direct map: map this one alone. */
+	va = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	if (!va)
+		return -ENOMEM;
+	if (copy_from_user(va, src, PAGE_SIZE))
+		r = -EFAULT;
+	vunmap(va);
+	return r;
+}
+
+static int kvm_gmem_populate_page(struct kvm *kvm, struct kvm_memory_slot *slot,
+				  gfn_t gfn, const void __user *src,
+				  kvm_gmem_commit_t commit, void *opaque)
+{
+	struct kvm_gmem *gmem = slot->gmem.owner;
+	struct file *file = slot->gmem.file;
+	pgoff_t index = gfn - slot->base_gfn + slot->gmem.pgoff;
+	kvm_pfn_t pfn;
+	int order, r;
+
+	do {
+		r = kvm_gmem_get_pfn(kvm, slot, gfn, &pfn, &order);
+		if (r)
+			return r;
+		/*
+		 * Outside gmem->lock: the source may be a mapping of this very
+		 * file, whose fault waits for a punch that waits for the lock.
+		 * A page launched already is not written.
+		 */
+		mutex_lock(&gmem->lock);
+		r = xa_load(&gmem->vendor, index) ? -EEXIST : 0;
+		mutex_unlock(&gmem->lock);
+		if (!r && src)
+			r = kvm_gmem_fill_page(pfn, src);
+		if (!r) {
+			mutex_lock(&gmem->lock);
+			r = xa_load(&gmem->vendor, index) ? -EEXIST :
+			    kvm_gmem_commit(gmem, file, index, gfn, pfn, 0,
+					    commit, opaque);
+			mutex_unlock(&gmem->lock);
+		}
+		kvm_release_pfn_clean(pfn);
+	} while (r == -EAGAIN);
+	return r;
+}
+
+/**
+ * kvm_gmem_populate - fill private guest_memfd pages at launch
+ * @kvm: the VM
+ * @gfn: the first GFN
+ * @src: user pages to copy into them, or NULL to leave them as they are
+ * @npages: how many
+ * @commit: makes one page private for the vendor (measuring it, say);
+ *	called under the file's bookkeeping lock, may sleep
+ * @opaque: for @commit
+ *
+ * The GFNs must be private in the attributes and in one slot bound to a
+ * guest_memfd; the range is cut at the end of @gfn's slot.  A page already
+ * made private for the vendor is -EEXIST.  Its caller holds slots_lock.
+ *
+ * Return: the number of pages done, or a negative errno if none was: the
+ * first page's -EINVAL (not private, no guest_memfd), -EEXIST, -EINTR,
+ * -EFAULT or @commit's error.
+ */
+long kvm_gmem_populate(struct kvm *kvm, gfn_t gfn, const void __user *src,
+		       unsigned long npages, kvm_gmem_commit_t commit,
+		       void *opaque)
+{
+	struct kvm_memory_slot *slot;
+	unsigned long i;
+	int r = 0;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	slot = gfn_to_memslot(kvm, gfn);
+	if (!slot || !slot->gmem.owner)
+		return -EINVAL;
+	npages = min_t(unsigned long, npages, slot->base_gfn + slot->npages - gfn);
+
+	for (i = 0; i < npages; i++) {
+		if (signal_pending(current)) {
+			r = -EINTR;
+			break;
+		}
+		if (!kvm_mem_is_private(kvm, gfn + i)) {
+			r = -EINVAL;
+			break;
+		}
+		r = kvm_gmem_populate_page(kvm, slot, gfn + i,
+					   src ? src + i * PAGE_SIZE : NULL,
+					   commit, opaque);
+		if (r)
+			break;
+		cond_resched();
+	}
+	return r && !i ? r : i;
+}
+EXPORT_SYMBOL_GPL(kvm_gmem_populate);
+
+/**
+ * kvm_gmem_make_private - make a faulted-in page private for the vendor
+ * @kvm: the VM
+ * @slot: the slot of the private fault, bound to a guest_memfd
+ * @gfn: the faulting GFN
+ * @pfn: its page, from kvm_gmem_get_pfn()
+ * @order: the largest order to make private at once (the folio's, where
+ *	every GFN of the aligned range is private), 0 for just this page
+ * @commit: makes the pages private for the vendor, may sleep
+ *
+ * Cheap when the page is private for the vendor already.  A huge range
+ * falls back to the one page when part of it is private already or
+ * @commit refuses the whole range.
+ *
+ * Return: 0, -EAGAIN when the page left the file or is leaving it (the
+ * fault must look again), -EFAULT without a file, or @commit's error.
+ */
+int kvm_gmem_make_private(struct kvm *kvm, struct kvm_memory_slot *slot,
+			  gfn_t gfn, kvm_pfn_t pfn, int order,
+			  kvm_gmem_commit_t commit)
+{
+	pgoff_t index = gfn - slot->base_gfn + slot->gmem.pgoff;
+	unsigned long nr = 1UL << order, first;
+	struct kvm_gmem *gmem;
+	struct file *file;
+	void *entry;
+	int r;
+
+	file = kvm_gmem_get_file(slot);
+	if (!file)
+		return -EFAULT;
+	gmem = privmem_owner(file, &kvm_gmem_ops);
+	if (WARN_ON_ONCE(!gmem)) {
+		r = -EFAULT;
+		goto out_put;
+	}
+
+	mutex_lock(&gmem->lock);
+	entry = xa_load(&gmem->vendor, index);
+	if (entry) {
+		/* Another pfn: this one was replaced since it was looked up. */
+		r = xa_to_value(entry) == pfn ? 0 : -EAGAIN;
+		goto out;
+	}
+	first = index & ~(nr - 1);
+	if (order && xa_find(&gmem->vendor, &first, (index | (nr - 1)),
+			     XA_PRESENT))
+		order = 0;
+	r = -EAGAIN;
+	if (order)
+		r = kvm_gmem_commit(gmem, file, index & ~(nr - 1), gfn & ~(nr - 1),
+				    pfn & ~(nr - 1), order, commit, NULL);
+	if (r && r != -EAGAIN)
+		order = 0;
+	if (!order)
+		r = kvm_gmem_commit(gmem, file, index, gfn, pfn, 0, commit, NULL);
+out:
+	mutex_unlock(&gmem->lock);
+out_put:
+	fput(file);
+	return r;
+}
+EXPORT_SYMBOL_GPL(kvm_gmem_make_private);

@@ -80,26 +80,47 @@ const struct kvm_private_backend *kvm_private_backend_get(unsigned long type)
 	else
 		backend = NULL;
 
-	return backend && backend->available() ? backend : NULL;
+	/*
+	 * Private memory is mapped by GPA, and only the TDP MMU knows which
+	 * GFNs are private: the shadow MMU would map them from the HVA.
+	 */
+	if (!backend || !kvm_tdp_mmu_wanted() || !backend->available())
+		return NULL;
+	return backend;
+}
+
+static int kvm_private_commit(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn,
+			      int order, void *opaque)
+{
+	return kvm_private_backend(kvm)->make_private(kvm, pfn, gfn, order);
 }
 
 /*
- * A private fault found @pfn, in a folio of 2^@order pages aligned like
- * @gfn: have the backend make the folio private to @kvm at the folio's
- * GFN, and lower *@max_level to what the backend allows for @pfn.
+ * A private fault found @pfn for @gfn in @slot, in a folio of 2^@order pages
+ * aligned like @gfn: have the backend make it private to @kvm (the whole
+ * folio where every GFN of it is private), and lower *@max_level to what
+ * the backend allows for @pfn.  -EAGAIN: the page left the file meanwhile,
+ * the fault retries.
  */
-int kvm_private_prepare_pfn(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn,
-			    int order, u8 *max_level)
+int kvm_private_prepare_pfn(struct kvm *kvm, struct kvm_memory_slot *slot,
+			    kvm_pfn_t pfn, gfn_t gfn, int order, u8 *max_level)
 {
 	const struct kvm_private_backend *backend = kvm_private_backend(kvm);
-	unsigned long mask = (1UL << order) - 1;
+	gfn_t mask = (1UL << order) - 1;
 	int r;
 
 	if (WARN_ON_ONCE(!backend))
 		return -EFAULT;
 
 	if (backend->make_private) {
-		r = backend->make_private(kvm, pfn & ~mask, gfn & ~mask, order);
+		gfn_t first = gfn & ~mask;
+
+		if (order &&
+		    (!kvm_range_has_uniform_attributes(kvm, first, first + mask + 1) ||
+		     !kvm_mem_is_private(kvm, first)))
+			order = 0;
+		r = kvm_gmem_make_private(kvm, slot, gfn, pfn, order,
+					  kvm_private_commit);
 		if (r)
 			return r;
 	}
@@ -108,6 +129,17 @@ int kvm_private_prepare_pfn(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn,
 				   backend->max_level(kvm, pfn, gfn));
 	return 0;
 }
+
+#ifdef CONFIG_KVM_PRIVATE_MEM
+/* guest_memfd lets go of a page the backend made private: hand it back. */
+void kvm_arch_gmem_invalidate(struct kvm *kvm, kvm_pfn_t pfn)
+{
+	const struct kvm_private_backend *backend = kvm_private_backend(kvm);
+
+	if (backend && backend->reclaim)
+		backend->reclaim(kvm, pfn);
+}
+#endif
 
 /*
  * Ask user space to convert [@gpa, @gpa + @npages pages) to the kind in

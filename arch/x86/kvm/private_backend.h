@@ -21,12 +21,27 @@
  * @vm_destroy: optional; tear it down.
  * @make_private: optional; make the 2^@order pages at @pfn private to
  *	@kvm at @gfn (both aligned to the order), before the first mapping of
- *	any of them.  Called for every private fault: it must be cheap when
- *	the pages are already private to @kvm at @gfn.  Returns 0 or a
- *	negative errno, which ends the fault in a KVM_EXIT_MEMORY_FAULT.
+ *	any of them.  guest_memfd calls it once per page (it remembers the
+ *	pages, and gives them back through @reclaim), under its lock.
+ *	Returns 0 or a negative errno, which ends the fault in a
+ *	KVM_EXIT_MEMORY_FAULT; -EBUSY for a 2 MiB range has it retried for
+ *	the faulting 4 KiB page alone.
  * @max_level: optional; the largest mapping level (PG_LEVEL_*) the vendor
  *	allows for private @pfn at @gfn.  Without it, any level the folio
  *	and the attributes allow.
+ * @reclaim: optional; @pfn, which the backend made private to @kvm (at
+ *	launch or in @make_private), is leaving its guest_memfd file: give it
+ *	back to the host before it is freed.  Its mappings are gone already.
+ *	Called under guest_memfd's lock, may sleep, cannot fail: a page that
+ *	cannot be given back must be leaked, never freed.
+ * @map_check: optional; the private SPTE about to map @pfn at @gfn with
+ *	@level (both aligned to it) is what the vendor's hardware would
+ *	accept (SNP: the RMP check of the nested page table walk).  Under
+ *	mmu_lock, must not sleep.  0, -EAGAIN when it fixed something and
+ *	the fault must retry, or another errno that ends the fault in a
+ *	KVM_EXIT_MEMORY_FAULT: never a mapping the hardware would refuse.
+ * @state_protected: optional; the vCPUs' register state belongs to the
+ *	guest now: ioctls that read or write it fail with -EINVAL.
  * @mem_enc_ioctl: optional; KVM_MEMORY_ENCRYPT_OP on a VM of the type.
  *
  * The guest's conversion protocol is the backend's exit handling; it asks
@@ -42,6 +57,9 @@ struct kvm_private_backend {
 	int (*make_private)(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn,
 			    int order);
 	int (*max_level)(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn);
+	void (*reclaim)(struct kvm *kvm, kvm_pfn_t pfn);
+	int (*map_check)(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int level);
+	bool (*state_protected)(struct kvm *kvm);
 	int (*mem_enc_ioctl)(struct kvm *kvm, void __user *argp);
 };
 
@@ -67,7 +85,26 @@ static inline void kvm_private_vm_destroy(struct kvm *kvm)
 		backend->vm_destroy(kvm);
 }
 
-int kvm_private_prepare_pfn(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn,
-			    int order, u8 *max_level);
+int kvm_private_prepare_pfn(struct kvm *kvm, struct kvm_memory_slot *slot,
+			    kvm_pfn_t pfn, gfn_t gfn, int order, u8 *max_level);
+
+static inline int kvm_private_map_check(struct kvm *kvm, gfn_t gfn,
+					kvm_pfn_t pfn, int level)
+{
+	const struct kvm_private_backend *backend = kvm_private_backend(kvm);
+
+	if (!backend || !backend->map_check)
+		return 0;
+	return backend->map_check(kvm, gfn, pfn, level);
+}
+
+/* Register state that KVM_GET/SET_REGS and the like must not touch. */
+static inline bool kvm_private_state_protected(struct kvm *kvm)
+{
+	const struct kvm_private_backend *backend = kvm_private_backend(kvm);
+
+	return backend && backend->state_protected &&
+	       backend->state_protected(kvm);
+}
 
 #endif /* ARCH_X86_KVM_PRIVATE_BACKEND_H */

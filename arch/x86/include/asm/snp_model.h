@@ -135,6 +135,9 @@ struct snp_insn_result {
 #define SNP_POLICY_RSVD_MBO		BIT_ULL(17)
 #define SNP_POLICY_RSVD_MBZ		GENMASK_ULL(63, 26)
 
+/* ASIDs the model's firmware hands out to SNP guests: 1..SNP_MODEL_MAX_ASID. */
+#define SNP_MODEL_MAX_ASID		63
+
 #define SNP_DIGEST_SIZE			48	/* SHA-384 */
 /* The GPA a VMSA page is measured at (the RMP GPA KVM gives it). */
 #define SNP_VMSA_GPA			0xfffffffff000ULL

@@ -26,12 +26,15 @@
 #define pr_fmt(fmt) "snp_model: " fmt
 
 #include <linux/bitfield.h>
+#include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/lockdep.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -64,9 +67,6 @@
 #define RMP_ASID_MAX		1023		/* a 10-bit field */
 #define RMP_BOOKKEEPING		SZ_16K		/* CPU area before entry 0 */
 #define PTRS_2M			512		/* 4 KiB entries in 2 MiB */
-
-/* ASIDs the model's firmware hands out to SNP guests: 1..SNP_MODEL_MAX_ASID. */
-#define SNP_MODEL_MAX_ASID	63
 
 struct snp_rmpentry {
 	u64 lo;
@@ -1225,6 +1225,96 @@ struct snp_model *snp_model_global(void)
 }
 EXPORT_SYMBOL_GPL(snp_model_global);
 
+/* ---- debugfs: what tests read back (the model's, not the ABI's) --------- */
+
+static const char * const snp_gstate_names[] = {
+	[SNP_GSTATE_INIT]	= "init",
+	[SNP_GSTATE_LAUNCH]	= "launch",
+	[SNP_GSTATE_RUNNING]	= "running",
+};
+
+/*
+ * One line per guest context: its page, ASID, state, policy and launch
+ * digest.  Real firmware reports the digest only inside a signed
+ * attestation report; the model's tests read it here instead.
+ */
+static int snp_model_guests_show(struct seq_file *sf, void *unused)
+{
+	struct snp_model *m = sf->private;
+	struct snp_model_guest *g;
+	unsigned long idx;
+
+	mutex_lock(&m->fw_lock);
+	xa_for_each(&m->guests, idx, g)
+		seq_printf(sf, "gctx %llx asid %u state %s policy %llx digest %*phN\n",
+			   g->gctx_pfn, g->asid, snp_gstate_names[g->state],
+			   g->policy, SNP_DIGEST_SIZE, g->digest);
+	mutex_unlock(&m->fw_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(snp_model_guests);
+
+struct snp_rmp_count {
+	unsigned long assigned;
+	unsigned long validated;
+	unsigned long immutable;
+	unsigned long huge;
+};
+
+/*
+ * The assigned RMP entries, counted per ASID (0: firmware pages): how a
+ * test sees that a guest's pages went back to the hypervisor.  The walk
+ * drops the lock every 2 MiB; the counts are exact while nothing else
+ * changes the RMP.
+ */
+static int snp_model_rmp_show(struct seq_file *sf, void *unused)
+{
+	struct snp_model *m = sf->private;
+	struct snp_rmp_count *c;
+	unsigned long pfn, asid;
+
+	c = kvcalloc(RMP_ASID_MAX + 1, sizeof(*c), GFP_KERNEL);
+	if (!c)
+		return -ENOMEM;
+	for (pfn = 0; pfn < m->nr_pfns; pfn++) {
+		const struct snp_rmpentry *e;
+
+		if (!(pfn % PTRS_2M)) {
+			if (pfn)
+				spin_unlock(&m->rmp_lock);
+			cond_resched();
+			spin_lock(&m->rmp_lock);
+		}
+		e = &m->rmp[pfn];
+		if (!e_assigned(e))
+			continue;
+		asid = e_asid(e);
+		c[asid].assigned++;
+		c[asid].validated += e_validated(e);
+		c[asid].immutable += e_immutable(e);
+		c[asid].huge += e_huge(e);
+	}
+	if (m->nr_pfns)
+		spin_unlock(&m->rmp_lock);
+
+	for (asid = 0; asid <= RMP_ASID_MAX; asid++)
+		if (c[asid].assigned)
+			seq_printf(sf, "asid %lu assigned %lu validated %lu immutable %lu huge %lu\n",
+				   asid, c[asid].assigned, c[asid].validated,
+				   c[asid].immutable, c[asid].huge);
+	kvfree(c);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(snp_model_rmp);
+
+static void __init snp_model_debugfs_init(struct snp_model *m)
+{
+	struct dentry *dir = debugfs_create_dir("snp_model", NULL);
+
+	debugfs_create_file("guests", 0400, dir, m, &snp_model_guests_fops);
+	debugfs_create_file("rmp", 0400, dir, m, &snp_model_rmp_fops);
+}
+
 static int __init snp_model_init(void)
 {
 	struct snp_model *m;
@@ -1236,6 +1326,7 @@ static int __init snp_model_init(void)
 		return -ENOMEM;
 	}
 	global_model = m;
+	snp_model_debugfs_init(m);
 	pr_notice("SEV-SNP firmware MODEL for tests, not AMD firmware: RMP of %lu pages, %zu KiB\n",
 		  m->nr_pfns, snp_model_rmp_bytes(m) / SZ_1K);
 	return 0;

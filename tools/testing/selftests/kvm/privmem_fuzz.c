@@ -190,6 +190,13 @@ static char *iobuf;
 static uint64_t next_vm_id = 1, next_gmem_uid = 1;
 static uint64_t alloc_bytes;
 static uint64_t supported_vm_types;
+
+/* Every type but the default one has private memory (SW-protected, SNP). */
+static bool vm_has_private_mem(const struct fvm *vm)
+{
+	return vm->type != KVM_X86_DEFAULT_VM;
+}
+
 static uint64_t gmem_flags_mask;
 static int max_vcpu_id;
 static int nr_memslots;
@@ -820,7 +827,7 @@ static void op_create_gmem(void)
 
 	/* 8.46: no INIT_SHARED where the VM decides what is private. */
 	flags_mask = gmem_flags_mask;
-	if (vm->type == KVM_X86_SW_PROTECTED_VM)
+	if (vm_has_private_mem(vm))
 		flags_mask &= ~GUEST_MEMFD_FLAG_INIT_SHARED;
 	valid = args.size && !(args.size & (SZ_4K - 1)) &&
 		(int64_t)args.size > 0 && !(args.flags & ~flags_mask);
@@ -1288,7 +1295,7 @@ static void op_attributes(void)
 		a.flags = one_in(2) ? 1ull << rnd_below(64) : rnd();
 
 	/* 4.139 and 8.42: everything but ENOMEM is decided by the input. */
-	supported = vm->type == KVM_X86_SW_PROTECTED_VM ?
+	supported = vm_has_private_mem(vm) ?
 		    KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
 	valid = !a.flags && !(a.attributes & ~supported) && a.size &&
 		!((a.address | a.size) & (SZ_4K - 1)) &&
@@ -1327,7 +1334,7 @@ static void op_fragment(void)
 	/* Long runs are rare: under a debug kernel each ioctl takes milliseconds. */
 	n = one_in(64) ? 4096 + rnd_below(4096) : 16 + rnd_below(256);
 	base = (1ull << 36) + rnd_below(64) * SZ_1G;
-	attributes = vm->type == KVM_X86_SW_PROTECTED_VM && !one_in(4) ?
+	attributes = vm_has_private_mem(vm) && !one_in(4) ?
 		     KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
 	/* 4.139: valid input works unless the memory for the record runs out. */
 	expect = EXPECT_OK;
@@ -1671,12 +1678,12 @@ static void op_check_ext(void)
 				     GUEST_MEMFD_FLAG_INIT_SHARED;
 	struct fvm *vm = one_in(3) ? NULL : pick_vm();
 	long cap = one_in(8) ? (long)rnd_below(300) : (long)PICK(caps);
-	bool sw = vm && vm->type == KVM_X86_SW_PROTECTED_VM;
+	bool sw = vm && vm_has_private_mem(vm);
 	int fd = vm ? vm->fd : kvm_fd;
 	long r, want = -1;
 
 	call_begin("ioctl(%d [%s], KVM_CHECK_EXTENSION, %ld)", fd,
-		   vm ? (sw ? "SW VM" : "default VM") : "kvm", cap);
+		   vm ? (sw ? "private-memory VM" : "default VM") : "kvm", cap);
 	r = ioctl(fd, KVM_CHECK_EXTENSION, cap);
 	check_outcome(OP_CHECK_EXT, r, errno, allowed_check_ext, EXPECT_ANY);
 	if (r < 0)

@@ -1,0 +1,917 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * SEV-SNP guests (KVM_X86_SNP_VM) on the SNP firmware model: the
+ * private-memory backend of VM type 4.  This is the code that would drive
+ * real SNP firmware and the RMP; only the model (asm/snp_model.h) sits
+ * behind its calls, so it is built only with the model, in test kernels.
+ *
+ * Per VM: an ASID from the model's SNP range (KVM_SEV_INIT2), a guest
+ * context page (KVM_SEV_SNP_LAUNCH_START: GCTX_CREATE, LAUNCH_START,
+ * ACTIVATE), measured private pages (KVM_SEV_SNP_LAUNCH_UPDATE) and the
+ * end of the launch (KVM_SEV_SNP_LAUNCH_FINISH), with upstream's user ABI
+ * and errnos.  At run time: private faults assign pages in the RMP, every
+ * private NPT entry is checked against the RMP before KVM installs it, and
+ * the guest's PVALIDATE, RMPADJUST and VMGEXIT (GHCB MSR protocol), which
+ * the emulator cannot execute, are done here.  Every page made
+ * guest-owned in the RMP is recorded by guest_memfd and handed back to
+ * snp_reclaim_page() before it leaves the file or becomes host-shared, so
+ * no assigned page reaches the page allocator or the host.
+ *
+ * Locking: kvm->lock serialises the KVM_MEMORY_ENCRYPT_OP commands of a VM
+ * and nests outside kvm->slots_lock (LAUNCH_UPDATE) as everywhere in KVM;
+ * the model's own locks nest inside everything here.
+ * Documentation/virt/kvm/x86/snp-guests.rst describes the design.
+ */
+#define pr_fmt(fmt) "kvm-snp: " fmt
+
+#include <linux/bitfield.h>
+#include <linux/kvm_host.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/snp_model.h>
+
+#include "../kvm_cache_regs.h"
+#include "../mmu.h"
+#include "../x86.h"
+#include "../private_backend.h"
+#include "svm.h"
+#include "snp.h"
+
+/*
+ * Policy bits KVM lets a guest ask for, as upstream: API version, SMT,
+ * the must-be-one bit, migration agent and debug.  SINGLE_SOCKET (20) is
+ * valid but refused, as upstream does.
+ */
+#define SNP_POLICY_VALID		GENMASK_ULL(20, 0)
+#define SNP_POLICY_SINGLE_SOCKET	BIT_ULL(20)
+/* GHCB protocol versions KVM implements. */
+#define SNP_GHCB_VERSION_MAX		2
+/* VMSA features KVM can set for a guest: none with the model. */
+#define SNP_VMSA_FEATURES		0ULL
+/* The order of a 2 MiB RMP page. */
+#define SNP_ORDER_2M			(PMD_SHIFT - PAGE_SHIFT)
+/* RMPUPDATE and PSMASH report FAIL_INUSE while the entry is busy; retry. */
+#define SNP_RMP_RETRIES			16
+
+struct kvm_snp {
+	bool active;			/* KVM_SEV_INIT2 done */
+	bool finished;			/* KVM_SEV_SNP_LAUNCH_FINISH done */
+	u32 asid;
+	u64 vmsa_features;
+	u16 ghcb_version;
+	struct page *gctx;		/* guest context, from LAUNCH_START */
+	atomic_long_t nr_private;	/* pages assigned to the guest */
+	u64 *ghcb_msr;			/* MSR_AMD64_SEV_ES_GHCB, per vCPU index */
+};
+
+/* LAUNCH_UPDATE's arguments for snp_launch_page(). */
+struct snp_launch_args {
+	struct kvm_snp *snp;
+	u8 type;
+	int fw_error;
+};
+
+static const struct kvm_private_backend snp_backend;
+static bool snp_ready;
+static DEFINE_MUTEX(snp_asid_lock);
+static DECLARE_BITMAP(snp_asid_used, SNP_MODEL_MAX_ASID + 1);
+
+static struct kvm_snp *to_snp(struct kvm *kvm)
+{
+	return kvm->arch.private_state;
+}
+
+static struct snp_model *snp_model(void)
+{
+	return snp_model_global();
+}
+
+/* The SNP state of @kvm, NULL if it is not an SNP VM. */
+static struct kvm_snp *snp_of(struct kvm *kvm)
+{
+	return kvm->arch.private_backend == &snp_backend ? kvm->arch.private_state : NULL;
+}
+
+/* ---- RMP and firmware pages --------------------------------------------- */
+
+static int snp_rmpupdate(u64 pfn, const struct snp_rmpupdate_desc *d)
+{
+	int i, rc;
+
+	for (i = 0; i < SNP_RMP_RETRIES; i++) {
+		rc = snp_model_rmpupdate(snp_model(), PFN_PHYS(pfn), d);
+		if (rc != SNP_RMP_FAIL_INUSE)
+			break;
+		cond_resched();
+	}
+	return rc;
+}
+
+static int snp_psmash(u64 pfn)
+{
+	int i, rc;
+
+	for (i = 0; i < SNP_RMP_RETRIES; i++) {
+		rc = snp_model_psmash(snp_model(), PFN_PHYS(ALIGN_DOWN(pfn, PTRS_PER_PMD)));
+		if (rc != SNP_RMP_FAIL_INUSE)
+			break;
+		cond_resched();
+	}
+	return rc;
+}
+
+static int snp_page_reclaim(u64 pfn, int *fw_err)
+{
+	struct snp_fw_page_reclaim d = { .paddr = PFN_PHYS(pfn) };
+
+	return snp_model_fw_cmd(snp_model(), SNP_CMD_PAGE_RECLAIM, &d, fw_err);
+}
+
+/*
+ * Make @pfn hypervisor-owned again, whatever owned it: firmware and
+ * Pre-Guest pages (immutable) through PAGE_RECLAIM first, a 4 KiB part of
+ * a 2 MiB guest page after PSMASH.  On failure the page must never be
+ * reused: take a reference that is never dropped, as upstream leaks such
+ * pages.
+ */
+static int snp_make_shared(u64 pfn)
+{
+	struct snp_rmpupdate_desc d = {};
+	struct snp_rmp_state st;
+	int rc, fw_err;
+
+	snp_model_rmpread(snp_model(), pfn, &st);
+	if (!st.assigned)
+		return 0;
+	if (st.immutable) {
+		rc = snp_page_reclaim(pfn, &fw_err);
+		if (rc)
+			goto leak;
+	}
+	if (st.huge) {
+		rc = snp_psmash(pfn);
+		if (rc)
+			goto leak;
+	}
+	rc = snp_rmpupdate(pfn, &d);
+	if (rc)
+		goto leak;
+	return 0;
+
+leak:
+	pr_warn_ratelimited("pfn %#llx stays assigned (%d), leaking it\n", pfn, rc);
+	get_page(pfn_to_page(pfn));
+	return -EIO;
+}
+
+/* A firmware page: assigned to ASID 0 and immutable, as the AMD-SP wants. */
+static struct page *snp_alloc_fw_page(void)
+{
+	struct snp_rmpupdate_desc d = { .assigned = 1, .immutable = 1 };
+	struct page *page;
+
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page)
+		return NULL;
+	if (snp_rmpupdate(page_to_pfn(page), &d)) {
+		__free_page(page);
+		return NULL;
+	}
+	return page;
+}
+
+static void snp_free_fw_page(struct page *page)
+{
+	if (!snp_make_shared(page_to_pfn(page)))
+		__free_page(page);
+}
+
+/* ---- ASIDs -------------------------------------------------------------- */
+
+static int snp_asid_alloc(void)
+{
+	int asid;
+
+	mutex_lock(&snp_asid_lock);
+	asid = find_next_zero_bit(snp_asid_used, SNP_MODEL_MAX_ASID + 1, 1);
+	if (asid > SNP_MODEL_MAX_ASID)
+		asid = -EBUSY;
+	else
+		__set_bit(asid, snp_asid_used);
+	mutex_unlock(&snp_asid_lock);
+	return asid;
+}
+
+static void snp_asid_free(u32 asid)
+{
+	mutex_lock(&snp_asid_lock);
+	__clear_bit(asid, snp_asid_used);
+	mutex_unlock(&snp_asid_lock);
+}
+
+/*
+ * ACTIVATE the guest on its ASID.  A decommissioned guest's ASID needs a
+ * DF_FLUSH before reuse; flush lazily, when the firmware asks.
+ */
+static int snp_activate(struct kvm_snp *snp, int *fw_err)
+{
+	struct snp_fw_activate d = {
+		.gctx_paddr	= page_to_phys(snp->gctx),
+		.asid		= snp->asid,
+	};
+	int r;
+
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_ACTIVATE, &d, fw_err);
+	if (r != -EIO || *fw_err != SNP_FW_DFFLUSH_REQUIRED)
+		return r;
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_DF_FLUSH, NULL, fw_err);
+	if (r)
+		return r;
+	return snp_model_fw_cmd(snp_model(), SNP_CMD_ACTIVATE, &d, fw_err);
+}
+
+static void snp_decommission(struct kvm_snp *snp)
+{
+	struct snp_fw_decommission d = { .gctx_paddr = page_to_phys(snp->gctx) };
+	int fw_err;
+
+	/* A context the firmware still holds must not be freed. */
+	if (snp_model_fw_cmd(snp_model(), SNP_CMD_DECOMMISSION, &d, &fw_err)) {
+		pr_warn("DECOMMISSION failed (%#x), leaking the context\n", fw_err);
+		get_page(snp->gctx);
+	} else {
+		snp_free_fw_page(snp->gctx);
+	}
+	snp->gctx = NULL;
+}
+
+/* ---- KVM_MEMORY_ENCRYPT_OP ---------------------------------------------- */
+
+static int snp_init2(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *cmd)
+{
+	struct kvm_sev_init data;
+	int asid;
+
+	if (copy_from_user(&data, u64_to_user_ptr(cmd->data), sizeof(data)))
+		return -EFAULT;
+	if (kvm->created_vcpus)
+		return -EINVAL;
+	if (data.flags || (data.vmsa_features & ~SNP_VMSA_FEATURES) ||
+	    data.ghcb_version > SNP_GHCB_VERSION_MAX)
+		return -EINVAL;
+
+	asid = snp_asid_alloc();
+	if (asid < 0)
+		return asid;
+	snp->asid = asid;
+	snp->vmsa_features = data.vmsa_features;
+	snp->ghcb_version = data.ghcb_version ?: SNP_GHCB_VERSION_MAX;
+	/* Private faults read it without kvm->lock: the ASID first. */
+	smp_store_release(&snp->active, true);
+	return 0;
+}
+
+static int snp_launch_start(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *cmd)
+{
+	struct kvm_sev_snp_launch_start params;
+	struct snp_fw_launch_start start = {};
+	struct snp_fw_gctx_create create;
+	int r, fw_err;
+
+	if (!snp->active)
+		return -ENOTTY;
+	if (copy_from_user(&params, u64_to_user_ptr(cmd->data), sizeof(params)))
+		return -EFAULT;
+	/* One launch per VM. */
+	if (snp->gctx || snp->finished)
+		return -EINVAL;
+	if (params.flags)
+		return -EINVAL;
+	if ((params.policy & ~SNP_POLICY_VALID) ||
+	    !(params.policy & SNP_POLICY_RSVD_MBO) ||
+	    (params.policy & SNP_POLICY_SINGLE_SOCKET))
+		return -EINVAL;
+
+	snp->gctx = snp_alloc_fw_page();
+	if (!snp->gctx)
+		return -ENOMEM;
+	create.gctx_paddr = page_to_phys(snp->gctx);
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_GCTX_CREATE, &create, &fw_err);
+	if (r)
+		goto err_free;
+
+	start.gctx_paddr = create.gctx_paddr;
+	start.policy = params.policy;
+	memcpy(start.gosvw, params.gosvw, sizeof(start.gosvw));
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_LAUNCH_START, &start, &fw_err);
+	if (r)
+		goto err_decommission;
+	r = snp_activate(snp, &fw_err);
+	if (r)
+		goto err_decommission;
+	return 0;
+
+err_decommission:
+	cmd->error = fw_err;
+	snp_decommission(snp);
+	return r;
+err_free:
+	cmd->error = fw_err;
+	snp_free_fw_page(snp->gctx);
+	snp->gctx = NULL;
+	return r;
+}
+
+/*
+ * One page of LAUNCH_UPDATE, under guest_memfd's lock, its content already
+ * copied: Pre-Guest in the RMP (the guest's ASID and GPA, immutable), then
+ * measured.  A page already assigned is -EEXIST, as upstream.
+ */
+static int snp_launch_page(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int order,
+			   void *opaque)
+{
+	struct snp_launch_args *args = opaque;
+	struct kvm_snp *snp = args->snp;
+	struct snp_rmpupdate_desc d = {
+		.gpa		= gfn_to_gpa(gfn),
+		.assigned	= 1,
+		.immutable	= 1,
+		.asid		= snp->asid,
+	};
+	struct snp_fw_launch_update update = {
+		.gctx_paddr	= page_to_phys(snp->gctx),
+		.page_type	= args->type,
+		.address	= PFN_PHYS(pfn),
+	};
+	struct snp_rmp_state st;
+	int r;
+
+	snp_model_rmpread(snp_model(), pfn, &st);
+	if (st.assigned)
+		return -EEXIST;
+	if (snp_rmpupdate(pfn, &d))
+		return -EIO;
+
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_LAUNCH_UPDATE, &update, &args->fw_error);
+	if (r) {
+		snp_make_shared(pfn);
+		return r;
+	}
+	atomic_long_inc(&snp->nr_private);
+	return 0;
+}
+
+static bool snp_page_type_valid(u8 type)
+{
+	switch (type) {
+	case KVM_SEV_SNP_PAGE_TYPE_NORMAL:
+	case KVM_SEV_SNP_PAGE_TYPE_ZERO:
+	case KVM_SEV_SNP_PAGE_TYPE_UNMEASURED:
+	case KVM_SEV_SNP_PAGE_TYPE_SECRETS:
+	case KVM_SEV_SNP_PAGE_TYPE_CPUID:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int snp_launch_update(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *cmd)
+{
+	struct kvm_sev_snp_launch_update params;
+	struct snp_launch_args args = { .snp = snp };
+	void __user *argp = u64_to_user_ptr(cmd->data);
+	const void __user *src;
+	long count;
+
+	if (!snp->active || !snp->gctx || snp->finished)
+		return -EINVAL;
+	if (copy_from_user(&params, argp, sizeof(params)))
+		return -EFAULT;
+	if (!params.len || !PAGE_ALIGNED(params.len) || params.flags ||
+	    !snp_page_type_valid(params.type))
+		return -EINVAL;
+	/* ZERO pages take no source; the others whole pages of it. */
+	src = params.type == KVM_SEV_SNP_PAGE_TYPE_ZERO ? NULL :
+	      u64_to_user_ptr(params.uaddr);
+	if (src && !PAGE_ALIGNED(params.uaddr))
+		return -EINVAL;
+	args.type = params.type;
+
+	mutex_lock(&kvm->slots_lock);
+	count = kvm_gmem_populate(kvm, params.gfn_start, src,
+				  params.len >> PAGE_SHIFT, snp_launch_page, &args);
+	mutex_unlock(&kvm->slots_lock);
+	if (count < 0) {
+		cmd->error = args.fw_error;
+		return count;
+	}
+
+	/* Possibly short: say where the next call has to go on. */
+	params.gfn_start += count;
+	params.len -= count << PAGE_SHIFT;
+	if (src)
+		params.uaddr += count << PAGE_SHIFT;
+	return copy_to_user(argp, &params, sizeof(params)) ? -EFAULT : 0;
+}
+
+static int snp_launch_finish(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *cmd)
+{
+	struct kvm_sev_snp_launch_finish params;
+	struct snp_fw_launch_finish finish = {};
+	int r, fw_err;
+
+	if (!snp->active)
+		return -ENOTTY;
+	if (!snp->gctx || snp->finished)
+		return -EINVAL;
+	if (copy_from_user(&params, u64_to_user_ptr(cmd->data), sizeof(params)))
+		return -EFAULT;
+	if (params.flags)
+		return -EINVAL;
+
+	finish.gctx_paddr = page_to_phys(snp->gctx);
+	/*
+	 * ID blocks are not copied in: the model refuses id_block_en and
+	 * auth_key_en (UNSUPPORTED), which reaches user space as the
+	 * firmware's error.
+	 */
+	finish.id_block_en = !!params.id_block_en;
+	finish.auth_key_en = !!params.auth_key_en;
+	finish.vcek_disabled = !!params.vcek_disabled;
+	memcpy(finish.host_data, params.host_data, sizeof(finish.host_data));
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_LAUNCH_FINISH, &finish, &fw_err);
+	if (r) {
+		cmd->error = fw_err;
+		return r;
+	}
+	WRITE_ONCE(snp->finished, true);
+	return 0;
+}
+
+/*
+ * Upstream's errnos for a command an SNP VM does not take before INIT2:
+ * the legacy inits EINVAL (the VM type is not the default one), the other
+ * SEV commands ENOTTY (no SEV guest yet), unknown ones EINVAL.
+ */
+static int snp_unknown_cmd(u32 id)
+{
+	if (id == KVM_SEV_INIT || id == KVM_SEV_ES_INIT)
+		return -EINVAL;
+	return id <= KVM_SEV_SEND_CANCEL ? -ENOTTY : -EINVAL;
+}
+
+static int snp_mem_enc_ioctl(struct kvm *kvm, void __user *argp)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+	struct kvm_sev_cmd cmd;
+	int r;
+
+	/* NULL asks whether the commands are there at all. */
+	if (!argp)
+		return 0;
+	if (copy_from_user(&cmd, argp, sizeof(cmd)))
+		return -EFAULT;
+	cmd.error = 0;
+
+	mutex_lock(&kvm->lock);
+	/* Once an SNP guest, only the SNP commands, INIT2 included (upstream). */
+	if (snp->active && cmd.id < KVM_SEV_SNP_LAUNCH_START) {
+		r = -EPERM;
+		goto out;
+	}
+	switch (cmd.id) {
+	case KVM_SEV_INIT2:
+		r = snp_init2(kvm, snp, &cmd);
+		break;
+	case KVM_SEV_SNP_LAUNCH_START:
+		r = snp_launch_start(kvm, snp, &cmd);
+		break;
+	case KVM_SEV_SNP_LAUNCH_UPDATE:
+		r = snp_launch_update(kvm, snp, &cmd);
+		break;
+	case KVM_SEV_SNP_LAUNCH_FINISH:
+		r = snp_launch_finish(kvm, snp, &cmd);
+		break;
+	default:
+		r = snp_unknown_cmd(cmd.id);
+		break;
+	}
+out:
+	mutex_unlock(&kvm->lock);
+
+	if (copy_to_user(argp, &cmd, sizeof(cmd)))
+		r = -EFAULT;
+	return r;
+}
+
+/* ---- The guest's instructions and the GHCB MSR protocol ----------------- */
+
+/*
+ * QEMU's TCG has no PVALIDATE or RMPADJUST and raises #UD for them;
+ * VMGEXIT (REP VMMCALL) arrives as #UD or as a VMMCALL exit, depending on
+ * how the emulator treats VMMCALL.  An SNP VM takes both exits, decodes
+ * the instruction at RIP and does what the hardware would.  Everything
+ * else takes KVM's usual path: no other #UD is swallowed.
+ */
+#define SNP_INSN_LEN		4
+static const u8 snp_insn_pvalidate[SNP_INSN_LEN] = { 0xf2, 0x0f, 0x01, 0xff };
+static const u8 snp_insn_rmpadjust[SNP_INSN_LEN] = { 0xf3, 0x0f, 0x01, 0xfe };
+static const u8 snp_insn_vmgexit[SNP_INSN_LEN] = { 0xf3, 0x0f, 0x01, 0xd9 };
+
+/*
+ * The GHCB MSR protocol's fields beyond asm/sev-common.h's: the page-state
+ * change request's GFN and operation, and a failed response.
+ */
+#define SNP_PSC_MSR_GFN			GENMASK_ULL(51, 12)
+#define SNP_PSC_MSR_OP			GENMASK_ULL(55, 52)
+#define SNP_PSC_MSR_RESP_ERROR		(BIT_ULL(32) | GHCB_MSR_PSC_RESP)
+/* Where AMD's EPYC parts put the C-bit; the model encrypts nothing. */
+#define SNP_CBIT			47
+
+/* Whether @kvm is an SNP VM, whose vCPUs' GHCB MSR KVM intercepts. */
+bool snp_vm(struct kvm *kvm)
+{
+	return snp_of(kvm);
+}
+
+static u64 *snp_ghcb_msr(struct kvm_snp *snp, struct kvm_vcpu *vcpu)
+{
+	return &snp->ghcb_msr[vcpu->vcpu_idx];
+}
+
+/**
+ * snp_ghcb_msr_access - MSR_AMD64_SEV_ES_GHCB of an SNP VM's vCPU
+ * @vcpu: the vCPU
+ * @data: the value to write, or where to read it to
+ * @write: a WRMSR
+ *
+ * Return: 0, or -ENOENT if @vcpu is not an SNP guest's (the MSR is not
+ * there).
+ */
+int snp_ghcb_msr_access(struct kvm_vcpu *vcpu, u64 *data, bool write)
+{
+	struct kvm_snp *snp = snp_of(vcpu->kvm);
+
+	if (!snp)
+		return -ENOENT;
+	if (write)
+		*snp_ghcb_msr(snp, vcpu) = *data;
+	else
+		*data = *snp_ghcb_msr(snp, vcpu);
+	return 0;
+}
+
+static void snp_skip_insn(struct kvm_vcpu *vcpu)
+{
+	kvm_rip_write(vcpu, kvm_rip_read(vcpu) + SNP_INSN_LEN);
+}
+
+/* User space answered the page-state change: so does the GHCB MSR. */
+static int snp_complete_psc_msr(struct kvm_vcpu *vcpu)
+{
+	struct kvm_snp *snp = snp_of(vcpu->kvm);
+
+	*snp_ghcb_msr(snp, vcpu) = vcpu->run->hypercall.ret ?
+				   SNP_PSC_MSR_RESP_ERROR : GHCB_MSR_PSC_RESP;
+	return 1;
+}
+
+/*
+ * VMGEXIT with the GHCB MSR protocol: SEV information, a page-state
+ * change (to user space as KVM_HC_MAP_GPA_RANGE, as upstream) and
+ * termination (KVM_EXIT_SYSTEM_EVENT).  Other requests leave the MSR as it
+ * is, as upstream.
+ */
+static int snp_vmgexit(struct kvm_vcpu *vcpu, struct kvm_snp *snp)
+{
+	u64 *msr = snp_ghcb_msr(snp, vcpu), val = *msr;
+	u64 gpa, op;
+	int r;
+
+	snp_skip_insn(vcpu);
+	switch (GHCB_MSR_INFO(val)) {
+	case GHCB_MSR_SEV_INFO_REQ:
+		*msr = GHCB_MSR_SEV_INFO((u64)snp->ghcb_version, GHCB_VERSION_MIN,
+					 SNP_CBIT);
+		return 1;
+	case GHCB_MSR_PSC_REQ:
+		gpa = val & SNP_PSC_MSR_GFN;
+		op = FIELD_GET(SNP_PSC_MSR_OP, val);
+		if (op != SNP_PAGE_STATE_PRIVATE && op != SNP_PAGE_STATE_SHARED) {
+			*msr = SNP_PSC_MSR_RESP_ERROR;
+			return 1;
+		}
+		r = kvm_private_request_conversion(vcpu, gpa, 1,
+						   KVM_MAP_GPA_RANGE_PAGE_SZ_4K |
+						   (op == SNP_PAGE_STATE_PRIVATE ?
+						    KVM_MAP_GPA_RANGE_ENCRYPTED :
+						    KVM_MAP_GPA_RANGE_DECRYPTED),
+						   snp_complete_psc_msr);
+		if (r) {
+			*msr = SNP_PSC_MSR_RESP_ERROR;
+			return 1;
+		}
+		return 0;
+	case GHCB_MSR_TERM_REQ:
+		vcpu->run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
+		vcpu->run->system_event.type = KVM_SYSTEM_EVENT_SEV_TERM;
+		vcpu->run->system_event.ndata = 1;
+		vcpu->run->system_event.data[0] = val;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/*
+ * The page a PVALIDATE or RMPADJUST names, by its guest virtual address in
+ * RAX: its GPA and, if guest_memfd has one, its pfn (0 otherwise).
+ */
+static int snp_insn_page(struct kvm_vcpu *vcpu, gpa_t *gpa, kvm_pfn_t *pfn)
+{
+	struct kvm_memory_slot *slot;
+	struct x86_exception e;
+	int order;
+
+	*gpa = kvm_mmu_gva_to_gpa_read(vcpu, kvm_rax_read(vcpu) & PAGE_MASK, &e);
+	if (*gpa == INVALID_GPA) {
+		kvm_inject_emulated_page_fault(vcpu, &e);
+		return -EFAULT;
+	}
+	*pfn = 0;
+	slot = gfn_to_memslot(vcpu->kvm, gpa_to_gfn(*gpa));
+	if (slot && kvm_slot_can_be_private(slot) &&
+	    kvm_mem_is_private(vcpu->kvm, gpa_to_gfn(*gpa)) &&
+	    !kvm_gmem_get_pfn(vcpu->kvm, slot, gpa_to_gfn(*gpa), pfn, &order))
+		kvm_release_pfn_clean(*pfn);
+	return 0;
+}
+
+/*
+ * The nested page fault the hardware takes when the instruction's page is
+ * not the guest's in the RMP: PSMASH on a size mismatch, fault a private
+ * page in, and execute the instruction again; a page that is not private
+ * is user space's business (KVM_EXIT_MEMORY_FAULT), as upstream treats an
+ * RMP fault on a shared GFN.
+ */
+static int snp_insn_npf(struct kvm_vcpu *vcpu, gpa_t gpa, kvm_pfn_t pfn, u64 err)
+{
+	if (pfn && (err & SNP_NPF_SIZEM)) {
+		snp_model_psmash(snp_model(), PFN_PHYS(ALIGN_DOWN(pfn, PTRS_PER_PMD)));
+		return 1;
+	}
+	if (!pfn) {
+		kvm_prepare_memory_fault_exit(vcpu, gpa & PAGE_MASK, PAGE_SIZE, true);
+		return -EFAULT;
+	}
+	return kvm_mmu_page_fault(vcpu, gpa, PFERR_WRITE_MASK | PFERR_USER_MASK, NULL, 0);
+}
+
+static int snp_page_insn(struct kvm_vcpu *vcpu, struct kvm_snp *snp, bool pvalidate)
+{
+	struct snp_insn_result res;
+	kvm_pfn_t pfn;
+	gpa_t gpa;
+	u64 rflags;
+
+	if (snp_insn_page(vcpu, &gpa, &pfn))
+		return 1;
+	if (pvalidate)
+		snp_model_pvalidate(snp_model(), snp->asid, 0, gpa, pfn,
+				    kvm_rcx_read(vcpu), kvm_rdx_read(vcpu), &res);
+	else
+		snp_model_rmpadjust(snp_model(), snp->asid, 0, gpa, pfn,
+				    kvm_rcx_read(vcpu), kvm_rdx_read(vcpu), &res);
+	switch (res.outcome) {
+	case SNP_INSN_DONE:
+		kvm_rax_write(vcpu, res.rax);
+		rflags = kvm_get_rflags(vcpu) & ~(X86_EFLAGS_CF | X86_EFLAGS_PF |
+						  X86_EFLAGS_AF | X86_EFLAGS_ZF |
+						  X86_EFLAGS_SF | X86_EFLAGS_OF);
+		kvm_set_rflags(vcpu, rflags | (res.cf ? X86_EFLAGS_CF : 0));
+		snp_skip_insn(vcpu);
+		return 1;
+	case SNP_INSN_NPF:
+		return snp_insn_npf(vcpu, gpa, pfn, res.npf_error);
+	default:
+		kvm_inject_gp(vcpu, 0);
+		return 1;
+	}
+}
+
+/**
+ * snp_handle_insn - a #UD or VMMCALL exit of an SNP guest
+ * @vcpu: the vCPU
+ * @vmmcall: the exit was VMMCALL's, which only VMGEXIT is
+ *
+ * Return: what an exit handler returns (1: back to the guest, 0: to user
+ * space, < 0: error), or -ENOENT when the instruction is none of the SNP
+ * guest's, or the VM is not SNP: KVM's usual handling follows.
+ */
+int snp_handle_insn(struct kvm_vcpu *vcpu, bool vmmcall)
+{
+	struct kvm_snp *snp = snp_of(vcpu->kvm);
+	struct x86_exception e;
+	u8 insn[SNP_INSN_LEN];
+
+	if (!snp || !is_64_bit_mode(vcpu))
+		return -ENOENT;
+	if (kvm_read_guest_virt(vcpu, kvm_rip_read(vcpu), insn, sizeof(insn), &e))
+		return -ENOENT;
+	if (!memcmp(insn, snp_insn_vmgexit, sizeof(insn)))
+		return snp_vmgexit(vcpu, snp);
+	if (vmmcall)
+		return -ENOENT;
+	if (!memcmp(insn, snp_insn_pvalidate, sizeof(insn)))
+		return snp_page_insn(vcpu, snp, true);
+	if (!memcmp(insn, snp_insn_rmpadjust, sizeof(insn)))
+		return snp_page_insn(vcpu, snp, false);
+	return -ENOENT;
+}
+
+/* ---- The backend -------------------------------------------------------- */
+
+/*
+ * A private fault found @pfn, which guest_memfd does not know as the
+ * guest's yet: assign it (2 MiB where guest_memfd asks for the whole
+ * folio) to the guest's ASID at @gfn.  A page never launched is not
+ * validated, as on hardware: the guest PVALIDATEs it.  Before INIT2 there
+ * is no ASID to give it to: user space hears of the fault.
+ */
+static int snp_make_private(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn, int order)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+	struct snp_rmpupdate_desc d = {
+		.gpa		= gfn_to_gpa(gfn),
+		.assigned	= 1,
+		.pagesize	= order == SNP_ORDER_2M,
+		.asid		= snp->asid,
+	};
+	int rc;
+
+	/* KVM_EXIT_MEMORY_FAULT comes with EFAULT (api.rst). */
+	if (!smp_load_acquire(&snp->active))
+		return -EFAULT;
+	if (order && order != SNP_ORDER_2M)
+		return -EBUSY;
+	rc = snp_rmpupdate(pfn, &d);
+	if (rc == SNP_RMP_FAIL_OVERLAP && order)
+		return -EBUSY;
+	if (rc)
+		return -EIO;
+	atomic_long_add(1L << order, &snp->nr_private);
+	return 0;
+}
+
+/* No NPT entry larger than the RMP entry it maps. */
+static int snp_max_level(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn)
+{
+	struct snp_rmp_state st;
+
+	snp_model_rmpread(snp_model(), pfn, &st);
+	return st.assigned && st.huge ? PG_LEVEL_2M : PG_LEVEL_4K;
+}
+
+/*
+ * The RMP check the hardware makes of a private NPT entry, made before the
+ * entry exists: what it would refuse is never mapped.  A 4 KiB entry over
+ * a 2 MiB RMP page is PSMASHed and retried, as upstream handles the
+ * size-mismatch fault; any other mismatch goes to user space.
+ */
+static int snp_map_check(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int level)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+	u64 bits;
+
+	bits = snp_model_npt_check(snp_model(), snp->asid, gfn_to_gpa(gfn), pfn,
+				   level, true);
+	if (!bits)
+		return 0;
+	/* Under mmu_lock: one PSMASH, and a busy entry retries the fault. */
+	if ((bits & SNP_NPF_SIZEM) && level == PG_LEVEL_4K &&
+	    snp_max_level(kvm, pfn, gfn) == PG_LEVEL_2M) {
+		switch (snp_model_psmash(snp_model(), PFN_PHYS(ALIGN_DOWN(pfn, PTRS_PER_PMD)))) {
+		case SNP_RMP_SUCCESS:
+		case SNP_RMP_FAIL_INUSE:
+			return -EAGAIN;
+		default:
+			return -EFAULT;
+		}
+	}
+	pr_debug("NPT entry for gfn %#llx refused by the RMP: %#llx\n", gfn, bits);
+	return -EFAULT;
+}
+
+/* After LAUNCH_FINISH the register state is the guest's, as with a VMSA. */
+static bool snp_state_protected(struct kvm *kvm)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+
+	return READ_ONCE(snp->finished);
+}
+
+/*
+ * guest_memfd is about to let @pfn go (punch, file release): back to the
+ * hypervisor.  The file holds the VM, so @kvm is alive.
+ */
+static void snp_reclaim_page(struct kvm *kvm, kvm_pfn_t pfn)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+
+	snp_make_shared(pfn);
+	atomic_long_dec(&snp->nr_private);
+}
+
+static int snp_vm_init(struct kvm *kvm)
+{
+	struct kvm_snp *snp;
+
+	snp = kzalloc(sizeof(*snp), GFP_KERNEL_ACCOUNT);
+	if (!snp)
+		return -ENOMEM;
+	snp->ghcb_msr = kvcalloc(KVM_MAX_VCPUS, sizeof(*snp->ghcb_msr), GFP_KERNEL_ACCOUNT);
+	if (!snp->ghcb_msr) {
+		kfree(snp);
+		return -ENOMEM;
+	}
+	kvm->arch.private_state = snp;
+	return 0;
+}
+
+/*
+ * The last reference is gone, so every guest_memfd file of the VM has been
+ * released and has given its pages back already.
+ */
+static void snp_vm_destroy(struct kvm *kvm)
+{
+	struct kvm_snp *snp = to_snp(kvm);
+
+	if (!snp)
+		return;
+	WARN_ON_ONCE(atomic_long_read(&snp->nr_private));
+	if (snp->gctx)
+		snp_decommission(snp);
+	if (snp->active)
+		snp_asid_free(snp->asid);
+	kvm->arch.private_state = NULL;
+	kvfree(snp->ghcb_msr);
+	kfree(snp);
+}
+
+/*
+ * The model is there and initialised, and private memory maps through NPT
+ * (kvm_private_backend_get() adds the TDP MMU).
+ */
+static bool snp_available(void)
+{
+	return snp_ready && npt_enabled;
+}
+
+static const struct kvm_private_backend snp_backend = {
+	.name		= "sev-snp",
+	.vm_type	= KVM_X86_SNP_VM,
+	.available	= snp_available,
+	.vm_init	= snp_vm_init,
+	.vm_destroy	= snp_vm_destroy,
+	.make_private	= snp_make_private,
+	.max_level	= snp_max_level,
+	.reclaim	= snp_reclaim_page,
+	.map_check	= snp_map_check,
+	.state_protected = snp_state_protected,
+	.mem_enc_ioctl	= snp_mem_enc_ioctl,
+};
+
+/*
+ * From kvm-amd's hardware setup: SNP_INIT the platform, as the PSP driver
+ * does on an SNP host, and offer VM type 4.  A platform initialised
+ * already (INVALID_PLATFORM_STATE) is as good.
+ */
+void __init snp_backend_setup(void)
+{
+	int r, fw_err;
+
+	if (!snp_model() || !npt_enabled)
+		return;
+	r = snp_model_fw_cmd(snp_model(), SNP_CMD_INIT, NULL, &fw_err);
+	if (r && !(r == -EIO && fw_err == SNP_FW_INVALID_PLATFORM_STATE)) {
+		pr_warn("SNP_INIT of the model failed: %d (%#x)\n", r, fw_err);
+		return;
+	}
+	snp_ready = true;
+	r = kvm_private_backend_register(&snp_backend);
+	if (r) {
+		snp_ready = false;
+		pr_warn("cannot register the SNP backend: %d\n", r);
+		return;
+	}
+	pr_info("SEV-SNP guests on the firmware MODEL (tests only)\n");
+}
+
+void snp_backend_unsetup(void)
+{
+	if (!snp_ready)
+		return;
+	kvm_private_backend_unregister(&snp_backend);
+	snp_ready = false;
+}

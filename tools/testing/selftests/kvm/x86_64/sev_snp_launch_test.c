@@ -1,0 +1,1259 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * SEV-SNP launch through upstream's ABI, on the SNP firmware model:
+ * KVM_X86_SNP_VM is reported and created, KVM_SEV_INIT2 and
+ * KVM_SEV_SNP_LAUNCH_START/UPDATE/FINISH give upstream's errno for every
+ * bad input (table-driven), a launch's digest is what user space computes
+ * from the pages it loaded (the SHA-384 chain over PAGE_INFO of the SNP
+ * firmware ABI), and the RMP is checked after launch, punch hole and
+ * teardown: every page the guest got is hypervisor-owned again before it
+ * is freed.
+ *
+ * Real firmware reports the launch digest only in a signed attestation
+ * report; the model shows it, and the RMP counts, in debugfs
+ * (/sys/kernel/debug/snp_model/), which this test reads.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "privmem_util.h"
+#include "kvm_util.h"
+#include "processor.h"
+#include "kselftest.h"
+
+#define TEST_SLOT	10
+#define TEST_GPA	0x100000000ull
+#define TEST_NPAGES	16
+#define TEST_SIZE	(TEST_NPAGES * PAGE_SIZE)
+/* A slot without guest_memfd, for LAUNCH_UPDATE's "no private memory". */
+#define PLAIN_SLOT	11
+#define PLAIN_GPA	0x200000000ull
+#define PLAIN_NPAGES	4
+
+#define SNP_POLICY_SMT		BIT_ULL(16)
+#define SNP_POLICY_RSVD_MBO	BIT_ULL(17)
+#define SNP_POLICY_SINGLE_SOCKET BIT_ULL(20)
+#define TEST_POLICY		(SNP_POLICY_RSVD_MBO | SNP_POLICY_SMT)
+
+/* SNP firmware status codes the tests expect in kvm_sev_cmd.error. */
+#define SNP_FW_UNSUPPORTED	0x15
+
+/* kvm_sev_cmd.error before the call: the SNP backend always writes it. */
+#define ERROR_UNTOUCHED		0xdeadbeef
+
+#define MODEL_GUESTS	"/sys/kernel/debug/snp_model/guests"
+#define MODEL_RMP	"/sys/kernel/debug/snp_model/rmp"
+
+#define DIGEST_SIZE	48
+
+/* ---- SHA-384, written here so the digest is computed outside the kernel -- */
+
+/*
+ * SHA-512's round constants and SHA-384's initial value are the first 64
+ * fraction bits of the cube roots of the first 80 primes and of the square
+ * roots of the 9th to 16th primes; compute them exactly rather than carry
+ * a table.  Numbers are little-endian arrays of 32-bit limbs.
+ */
+#define ROOT_LIMBS	3	/* the root: up to 70 bits */
+#define POW_LIMBS	9	/* its cube */
+
+static void big_mul(const uint32_t *a, int na, const uint32_t *b, int nb,
+		    uint32_t *r)
+{
+	int i, j;
+
+	memset(r, 0, (na + nb) * sizeof(*r));
+	for (i = 0; i < na; i++) {
+		uint64_t carry = 0;
+
+		for (j = 0; j < nb; j++) {
+			uint64_t t = (uint64_t)a[i] * b[j] + r[i + j] + carry;
+
+			r[i + j] = (uint32_t)t;
+			carry = t >> 32;
+		}
+		r[i + nb] = carry;
+	}
+}
+
+/* floor(frac(p^(1/k)) * 2^64) for k = 2 or 3. */
+static uint64_t root_fraction(uint32_t p, int k)
+{
+	uint32_t x[ROOT_LIMBS] = {}, sq[2 * ROOT_LIMBS], pw[POW_LIMBS + ROOT_LIMBS];
+	uint32_t target[POW_LIMBS + ROOT_LIMBS] = {};
+	int bit, i, n;
+
+	/* x = floor(root(p * 2^(64k))): its low 64 bits are the fraction. */
+	target[2 * k] = p;
+	for (bit = 32 * ROOT_LIMBS - 1; bit >= 0; bit--) {
+		x[bit / 32] |= 1u << (bit % 32);
+		big_mul(x, ROOT_LIMBS, x, ROOT_LIMBS, sq);
+		if (k == 3) {
+			big_mul(sq, 2 * ROOT_LIMBS, x, ROOT_LIMBS, pw);
+			n = 3 * ROOT_LIMBS;
+		} else {
+			memcpy(pw, sq, sizeof(sq));
+			n = 2 * ROOT_LIMBS;
+		}
+		for (i = n - 1; i >= 0 && pw[i] == target[i]; i--)
+			;
+		if (i >= 0 && pw[i] > target[i])
+			x[bit / 32] &= ~(1u << (bit % 32));
+	}
+	return (uint64_t)x[1] << 32 | x[0];
+}
+
+static uint64_t sha512_k[80];
+static uint64_t sha384_iv[8];
+
+static void sha384_init_constants(void)
+{
+	uint32_t p, d, n = 0;
+
+	for (p = 2; n < 80; p++) {
+		for (d = 2; d * d <= p && p % d; d++)
+			;
+		if (d * d <= p)
+			continue;
+		if (n >= 8 && n < 16)
+			sha384_iv[n - 8] = root_fraction(p, 2);
+		sha512_k[n++] = root_fraction(p, 3);
+	}
+}
+
+static uint64_t ror64(uint64_t x, int n)
+{
+	return x >> n | x << (64 - n);
+}
+
+static void sha512_block(uint64_t h[8], const uint8_t *blk)
+{
+	uint64_t w[80], v[8], t1, t2;
+	int i, j;
+
+	for (i = 0; i < 16; i++)
+		for (w[i] = 0, j = 0; j < 8; j++)
+			w[i] = w[i] << 8 | blk[8 * i + j];
+	for (i = 16; i < 80; i++)
+		w[i] = (ror64(w[i - 2], 19) ^ ror64(w[i - 2], 61) ^ (w[i - 2] >> 6)) +
+		       w[i - 7] +
+		       (ror64(w[i - 15], 1) ^ ror64(w[i - 15], 8) ^ (w[i - 15] >> 7)) +
+		       w[i - 16];
+	memcpy(v, h, sizeof(v));
+	for (i = 0; i < 80; i++) {
+		t1 = v[7] + (ror64(v[4], 14) ^ ror64(v[4], 18) ^ ror64(v[4], 41)) +
+		     ((v[4] & v[5]) ^ (~v[4] & v[6])) + sha512_k[i] + w[i];
+		t2 = (ror64(v[0], 28) ^ ror64(v[0], 34) ^ ror64(v[0], 39)) +
+		     ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+		memmove(v + 1, v, 7 * sizeof(v[0]));
+		v[4] += t1;
+		v[0] = t1 + t2;
+	}
+	for (i = 0; i < 8; i++)
+		h[i] += v[i];
+}
+
+static void sha384(const void *data, size_t len, uint8_t out[DIGEST_SIZE])
+{
+	const uint8_t *p = data;
+	uint8_t blk[128];
+	uint64_t h[8];
+	size_t left = len;
+	int i;
+
+	memcpy(h, sha384_iv, sizeof(h));
+	for (; left >= 128; left -= 128, p += 128)
+		sha512_block(h, p);
+	memset(blk, 0, sizeof(blk));
+	memcpy(blk, p, left);
+	blk[left] = 0x80;
+	if (left >= 112) {
+		sha512_block(h, blk);
+		memset(blk, 0, sizeof(blk));
+	}
+	for (i = 0; i < 8; i++)
+		blk[127 - i] = (uint8_t)((uint64_t)len * 8 >> (8 * i));
+	sha512_block(h, blk);
+	for (i = 0; i < DIGEST_SIZE; i++)
+		out[i] = h[i / 8] >> (56 - 8 * (i % 8));
+}
+
+/* ---- The launch digest (SNP firmware ABI, PAGE_INFO) --------------------- */
+
+#define PAGE_INFO_SIZE	0x70
+
+static void digest_extend(uint8_t digest[DIGEST_SIZE], const void *page,
+			  uint8_t type, uint64_t gpa)
+{
+	uint8_t info[PAGE_INFO_SIZE] = {};
+	int i;
+
+	memcpy(info, digest, DIGEST_SIZE);
+	if (type == KVM_SEV_SNP_PAGE_TYPE_NORMAL)
+		sha384(page, PAGE_SIZE, info + 48);
+	info[96] = PAGE_INFO_SIZE;
+	info[97] = 0;
+	info[98] = type;
+	/* imi_page, VMPL3/2/1 permissions and reserved: all zero. */
+	for (i = 0; i < 8; i++)
+		info[104 + i] = gpa >> (8 * i);
+	sha384(info, sizeof(info), digest);
+}
+
+/* ---- The model's debugfs files ------------------------------------------- */
+
+struct model_guest {
+	uint64_t gctx;
+	unsigned int asid;
+	char state[16];
+	uint64_t policy;
+	uint8_t digest[DIGEST_SIZE];
+};
+
+/* The guests the model knows; returns how many, at most @max. */
+static int model_guests(struct model_guest *g, int max)
+{
+	char line[512], hex[2 * DIGEST_SIZE + 1];
+	FILE *f = fopen(MODEL_GUESTS, "r");
+	int n = 0, i;
+
+	TEST_ASSERT(f, "open %s: %s", MODEL_GUESTS, strerror(errno));
+	while (n < max && fgets(line, sizeof(line), f)) {
+		TEST_ASSERT(sscanf(line, "gctx %lx asid %u state %15s policy %lx digest %96s",
+				   &g[n].gctx, &g[n].asid, g[n].state, &g[n].policy,
+				   hex) == 5, "bad line in %s: %s", MODEL_GUESTS, line);
+		for (i = 0; i < DIGEST_SIZE; i++)
+			TEST_ASSERT(sscanf(hex + 2 * i, "%2hhx", &g[n].digest[i]) == 1,
+				    "bad digest in %s", line);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The one guest context that is in @after and not in @before. */
+static struct model_guest new_guest(struct model_guest *before, int nb,
+				    struct model_guest *after, int na)
+{
+	struct model_guest found = {};
+	int i, j, n = 0;
+
+	for (i = 0; i < na; i++) {
+		for (j = 0; j < nb && before[j].gctx != after[i].gctx; j++)
+			;
+		if (j == nb) {
+			found = after[i];
+			n++;
+		}
+	}
+	TEST_ASSERT(n == 1, "expected one new guest context, found %d", n);
+	return found;
+}
+
+struct rmp_count {
+	unsigned long assigned, validated, immutable, huge;
+};
+
+/* The RMP entries assigned to @asid (0: firmware pages). */
+static struct rmp_count model_rmp(unsigned int asid)
+{
+	struct rmp_count c = {}, t;
+	char line[256];
+	unsigned int a;
+	FILE *f = fopen(MODEL_RMP, "r");
+
+	TEST_ASSERT(f, "open %s: %s", MODEL_RMP, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		TEST_ASSERT(sscanf(line,
+				   "asid %u assigned %lu validated %lu immutable %lu huge %lu",
+				   &a, &t.assigned, &t.validated, &t.immutable,
+				   &t.huge) == 5, "bad line in %s: %s", MODEL_RMP, line);
+		if (a == asid)
+			c = t;
+	}
+	fclose(f);
+	return c;
+}
+
+/* ---- VMs and commands ---------------------------------------------------- */
+
+struct test_vm {
+	struct kvm_vm *vm;
+	int gmem_fd;
+};
+
+static void guest_code(void)
+{
+	GUEST_DONE();
+}
+
+/* A VM of @type with a guest_memfd slot, private, and a plain slot. */
+static void test_vm_create(struct test_vm *t, unsigned long type)
+{
+	t->vm = __vm_create_type(VM_MODE_DEFAULT, type, 1, 0);
+	vm_userspace_mem_region_add(t->vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
+				    TEST_SLOT, TEST_NPAGES, 0);
+	vm_userspace_mem_region_add(t->vm, VM_MEM_SRC_ANONYMOUS, PLAIN_GPA,
+				    PLAIN_SLOT, PLAIN_NPAGES, 0);
+	t->gmem_fd = -1;
+	if (type == KVM_X86_DEFAULT_VM)
+		return;
+	t->gmem_fd = vm_create_guest_memfd(t->vm, TEST_SIZE, 0);
+	vm_mem_region_bind_guest_memfd(t->vm, TEST_SLOT, t->gmem_fd, 0);
+	vm_mem_set_private(t->vm, TEST_GPA, TEST_SIZE);
+	vm_mem_set_private(t->vm, PLAIN_GPA, PLAIN_NPAGES * PAGE_SIZE);
+}
+
+static void test_vm_free(struct test_vm *t)
+{
+	kvm_vm_free(t->vm);
+	if (t->gmem_fd >= 0)
+		close(t->gmem_fd);
+}
+
+static int __snp_cmd(struct kvm_vm *vm, uint32_t id, void *data, uint32_t *fw_error)
+{
+	struct kvm_sev_cmd cmd = {
+		.id = id,
+		.data = (uintptr_t)data,
+		.error = ERROR_UNTOUCHED,
+	};
+	int r;
+
+	r = ioctl(vm->fd, KVM_MEMORY_ENCRYPT_OP, &cmd);
+	if (fw_error)
+		*fw_error = cmd.error;
+	return r;
+}
+
+static void snp_cmd(struct kvm_vm *vm, uint32_t id, void *data)
+{
+	uint32_t fw_error;
+	int r = __snp_cmd(vm, id, data, &fw_error);
+
+	TEST_ASSERT(!r && !fw_error, "SEV command %u: %d (%s), firmware error %#x",
+		    id, r, strerror(errno), fw_error);
+}
+
+static void snp_init2(struct kvm_vm *vm)
+{
+	struct kvm_sev_init init = {};
+
+	snp_cmd(vm, KVM_SEV_INIT2, &init);
+}
+
+static void snp_launch_start(struct kvm_vm *vm)
+{
+	struct kvm_sev_snp_launch_start start = { .policy = TEST_POLICY };
+
+	snp_cmd(vm, KVM_SEV_SNP_LAUNCH_START, &start);
+}
+
+static void snp_launch_update(struct kvm_vm *vm, uint64_t gpa, void *src,
+			      uint64_t len, uint8_t type)
+{
+	struct kvm_sev_snp_launch_update update = {
+		.gfn_start = gpa >> PAGE_SHIFT,
+		.uaddr = (uintptr_t)src,
+		.len = len,
+		.type = type,
+	};
+
+	snp_cmd(vm, KVM_SEV_SNP_LAUNCH_UPDATE, &update);
+	TEST_ASSERT(!update.len, "LAUNCH_UPDATE left %llu bytes", update.len);
+}
+
+static void snp_launch_finish(struct kvm_vm *vm)
+{
+	struct kvm_sev_snp_launch_finish finish = {};
+
+	snp_cmd(vm, KVM_SEV_SNP_LAUNCH_FINISH, &finish);
+}
+
+/* A page-aligned source buffer of @npages pages with recognisable content. */
+static uint8_t *source_pages(int npages, uint8_t seed)
+{
+	uint8_t *p = mmap(NULL, npages * PAGE_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int i;
+
+	TEST_ASSERT(p != MAP_FAILED, "mmap: %s", strerror(errno));
+	for (i = 0; i < npages * PAGE_SIZE; i++)
+		p[i] = (uint8_t)(seed + i * 7 + i / PAGE_SIZE);
+	return p;
+}
+
+/* ---- The errno table ----------------------------------------------------- */
+
+enum snp_stage { STAGE_NEW, STAGE_INIT, STAGE_START, STAGE_FINISH };
+
+union snp_params {
+	struct kvm_sev_init init;
+	struct kvm_sev_snp_launch_start start;
+	struct kvm_sev_snp_launch_update update;
+	struct kvm_sev_snp_launch_finish finish;
+};
+
+struct errno_case {
+	const char *name;
+	unsigned long vm_type;
+	enum snp_stage stage;
+	uint32_t id;
+	/* One field of the valid default parameters set to a bad value... */
+	size_t off;
+	size_t size;
+	uint64_t val;
+	/* ...or the parameters or the VM changed by a function. */
+	void (*prep)(struct test_vm *t, union snp_params *p);
+	int err;
+	uint32_t fw_error;
+};
+
+#define SET(type, field, v)					\
+	.off = offsetof(type, field),				\
+	.size = sizeof(((type *)0)->field),			\
+	.val = (v)
+#define INIT_SET(field, v)	SET(struct kvm_sev_init, field, v)
+#define START_SET(field, v)	SET(struct kvm_sev_snp_launch_start, field, v)
+#define UPDATE_SET(field, v)	SET(struct kvm_sev_snp_launch_update, field, v)
+#define FINISH_SET(field, v)	SET(struct kvm_sev_snp_launch_finish, field, v)
+
+#define SNP_VM		KVM_X86_SNP_VM
+#define INIT2		KVM_SEV_INIT2
+#define START		KVM_SEV_SNP_LAUNCH_START
+#define UPDATE		KVM_SEV_SNP_LAUNCH_UPDATE
+#define FINISH		KVM_SEV_SNP_LAUNCH_FINISH
+#define TEST_GFN	(TEST_GPA >> PAGE_SHIFT)
+
+static uint8_t *src_page;
+
+static void default_params(uint32_t id, union snp_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	switch (id) {
+	case KVM_SEV_SNP_LAUNCH_START:
+		p->start.policy = TEST_POLICY;
+		break;
+	case KVM_SEV_SNP_LAUNCH_UPDATE:
+		p->update.gfn_start = TEST_GFN;
+		p->update.uaddr = (uintptr_t)src_page;
+		p->update.len = PAGE_SIZE;
+		p->update.type = KVM_SEV_SNP_PAGE_TYPE_NORMAL;
+		break;
+	}
+}
+
+static void prep_vcpu(struct test_vm *t, union snp_params *p)
+{
+	vm_vcpu_add(t->vm, 0, guest_code);
+}
+
+static void prep_unaligned_src(struct test_vm *t, union snp_params *p)
+{
+	p->update.uaddr += 16;
+}
+
+static void prep_unreadable_src(struct test_vm *t, union snp_params *p)
+{
+	void *none = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	TEST_ASSERT(none != MAP_FAILED, "mmap: %s", strerror(errno));
+	p->update.uaddr = (uintptr_t)none;
+}
+
+static void prep_shared(struct test_vm *t, union snp_params *p)
+{
+	vm_mem_set_shared(t->vm, TEST_GPA, PAGE_SIZE);
+}
+
+static void prep_launched(struct test_vm *t, union snp_params *p)
+{
+	snp_launch_update(t->vm, TEST_GPA, src_page, PAGE_SIZE, KVM_SEV_SNP_PAGE_TYPE_NORMAL);
+}
+
+static const struct errno_case errno_cases[] = {
+	/* KVM_SEV_INIT2 */
+	{ "INIT2 flags bit 0", SNP_VM, STAGE_NEW, INIT2, INIT_SET(flags, 1), .err = EINVAL },
+	{ "INIT2 flags bit 31", SNP_VM, STAGE_NEW, INIT2,
+	  INIT_SET(flags, 1u << 31), .err = EINVAL },
+	{ "INIT2 vmsa_features SNP_ACTIVE", SNP_VM, STAGE_NEW, INIT2,
+	  INIT_SET(vmsa_features, 1), .err = EINVAL },
+	{ "INIT2 vmsa_features DEBUG_SWAP", SNP_VM, STAGE_NEW, INIT2,
+	  INIT_SET(vmsa_features, 1 << 5), .err = EINVAL },
+	{ "INIT2 vmsa_features bit 63", SNP_VM, STAGE_NEW, INIT2,
+	  INIT_SET(vmsa_features, 1ull << 63), .err = EINVAL },
+	{ "INIT2 ghcb_version 3", SNP_VM, STAGE_NEW, INIT2,
+	  INIT_SET(ghcb_version, 3), .err = EINVAL },
+	{ "INIT2 after a vCPU", SNP_VM, STAGE_NEW, INIT2, .prep = prep_vcpu, .err = EINVAL },
+	{ "INIT2 twice", SNP_VM, STAGE_INIT, INIT2, .err = EPERM },
+	{ "INIT2 on a default VM", KVM_X86_DEFAULT_VM, STAGE_NEW, INIT2, .err = ENOTTY },
+	{ "INIT2 on a SW-protected VM", KVM_X86_SW_PROTECTED_VM, STAGE_NEW, INIT2, .err = ENOTTY },
+	{ "legacy SEV_INIT on an SNP VM", SNP_VM, STAGE_NEW, KVM_SEV_INIT, .err = EINVAL },
+	{ "SEV LAUNCH_START before INIT2", SNP_VM, STAGE_NEW, KVM_SEV_LAUNCH_START, .err = ENOTTY },
+	{ "SEV LAUNCH_START after INIT2", SNP_VM, STAGE_INIT, KVM_SEV_LAUNCH_START, .err = EPERM },
+	{ "unknown command 99 after INIT2", SNP_VM, STAGE_INIT, 99, .err = EPERM },
+	{ "unknown command 103", SNP_VM, STAGE_INIT, 103, .err = EINVAL },
+	/* KVM_SEV_SNP_LAUNCH_START */
+	{ "LAUNCH_START before INIT2", SNP_VM, STAGE_NEW, START, .err = ENOTTY },
+	{ "LAUNCH_START flags", SNP_VM, STAGE_INIT, START, START_SET(flags, 1), .err = EINVAL },
+	{ "LAUNCH_START policy without MBO bit 17", SNP_VM, STAGE_INIT, START,
+	  START_SET(policy, SNP_POLICY_SMT), .err = EINVAL },
+	{ "LAUNCH_START policy bit 21", SNP_VM, STAGE_INIT, START,
+	  START_SET(policy, TEST_POLICY | 1ull << 21), .err = EINVAL },
+	{ "LAUNCH_START policy bit 63", SNP_VM, STAGE_INIT, START,
+	  START_SET(policy, TEST_POLICY | 1ull << 63), .err = EINVAL },
+	{ "LAUNCH_START policy SINGLE_SOCKET", SNP_VM, STAGE_INIT, START,
+	  START_SET(policy, TEST_POLICY | SNP_POLICY_SINGLE_SOCKET), .err = EINVAL },
+	{ "LAUNCH_START twice", SNP_VM, STAGE_START, START, .err = EINVAL },
+	{ "LAUNCH_START after FINISH", SNP_VM, STAGE_FINISH, START, .err = EINVAL },
+	{ "LAUNCH_START on a default VM", KVM_X86_DEFAULT_VM, STAGE_NEW, START, .err = ENOTTY },
+	/* KVM_SEV_SNP_LAUNCH_UPDATE */
+	{ "LAUNCH_UPDATE before INIT2", SNP_VM, STAGE_NEW, UPDATE, .err = EINVAL },
+	{ "LAUNCH_UPDATE before LAUNCH_START", SNP_VM, STAGE_INIT, UPDATE, .err = EINVAL },
+	{ "LAUNCH_UPDATE after FINISH", SNP_VM, STAGE_FINISH, UPDATE, .err = EINVAL },
+	{ "LAUNCH_UPDATE len 0", SNP_VM, STAGE_START, UPDATE, UPDATE_SET(len, 0), .err = EINVAL },
+	{ "LAUNCH_UPDATE len 4095", SNP_VM, STAGE_START, UPDATE,
+	  UPDATE_SET(len, PAGE_SIZE - 1), .err = EINVAL },
+	{ "LAUNCH_UPDATE len 4112", SNP_VM, STAGE_START, UPDATE,
+	  UPDATE_SET(len, PAGE_SIZE + 16), .err = EINVAL },
+	{ "LAUNCH_UPDATE unaligned uaddr", SNP_VM, STAGE_START, UPDATE,
+	  .prep = prep_unaligned_src, .err = EINVAL },
+	{ "LAUNCH_UPDATE flags", SNP_VM, STAGE_START, UPDATE, UPDATE_SET(flags, 1), .err = EINVAL },
+	{ "LAUNCH_UPDATE type 0", SNP_VM, STAGE_START, UPDATE, UPDATE_SET(type, 0), .err = EINVAL },
+	{ "LAUNCH_UPDATE type 2 (VMSA)", SNP_VM, STAGE_START, UPDATE,
+	  UPDATE_SET(type, 2), .err = EINVAL },
+	{ "LAUNCH_UPDATE type 7", SNP_VM, STAGE_START, UPDATE, UPDATE_SET(type, 7), .err = EINVAL },
+	{ "LAUNCH_UPDATE type 255", SNP_VM, STAGE_START, UPDATE,
+	  UPDATE_SET(type, 255), .err = EINVAL },
+	{ "LAUNCH_UPDATE outside every slot", SNP_VM, STAGE_START, UPDATE,
+	  UPDATE_SET(gfn_start, 0x300000000ull >> PAGE_SHIFT), .err = EINVAL },
+	{ "LAUNCH_UPDATE slot without guest_memfd", SNP_VM, STAGE_START, UPDATE,
+	  UPDATE_SET(gfn_start, PLAIN_GPA >> PAGE_SHIFT), .err = EINVAL },
+	{ "LAUNCH_UPDATE shared GFN", SNP_VM, STAGE_START, UPDATE, .prep = prep_shared,
+	  .err = EINVAL },
+	{ "LAUNCH_UPDATE repeated", SNP_VM, STAGE_START, UPDATE, .prep = prep_launched,
+	  .err = EEXIST },
+	{ "LAUNCH_UPDATE unreadable source", SNP_VM, STAGE_START, UPDATE,
+	  .prep = prep_unreadable_src, .err = EFAULT },
+	{ "LAUNCH_UPDATE on a default VM", KVM_X86_DEFAULT_VM, STAGE_NEW, UPDATE, .err = ENOTTY },
+	/* KVM_SEV_SNP_LAUNCH_FINISH */
+	{ "LAUNCH_FINISH before INIT2", SNP_VM, STAGE_NEW, FINISH, .err = ENOTTY },
+	{ "LAUNCH_FINISH before LAUNCH_START", SNP_VM, STAGE_INIT, FINISH, .err = EINVAL },
+	{ "LAUNCH_FINISH flags", SNP_VM, STAGE_START, FINISH, FINISH_SET(flags, 1), .err = EINVAL },
+	{ "LAUNCH_FINISH twice", SNP_VM, STAGE_FINISH, FINISH, .err = EINVAL },
+	{ "LAUNCH_FINISH ID block (firmware: UNSUPPORTED)", SNP_VM, STAGE_START, FINISH,
+	  FINISH_SET(id_block_en, 1), .err = EIO, .fw_error = SNP_FW_UNSUPPORTED },
+	{ "LAUNCH_FINISH on a SW-protected VM", KVM_X86_SW_PROTECTED_VM, STAGE_NEW, FINISH,
+	  .err = ENOTTY },
+};
+
+static void run_errno_case(const struct errno_case *c)
+{
+	uint32_t fw_error, expected;
+	union snp_params p;
+	struct test_vm t;
+	int r;
+
+	test_vm_create(&t, c->vm_type);
+	if (c->stage >= STAGE_INIT)
+		snp_init2(t.vm);
+	if (c->stage >= STAGE_START)
+		snp_launch_start(t.vm);
+	if (c->stage >= STAGE_FINISH)
+		snp_launch_finish(t.vm);
+	default_params(c->id, &p);
+	if (c->size)
+		memcpy((uint8_t *)&p + c->off, &c->val, c->size);
+	if (c->prep)
+		c->prep(&t, &p);
+
+	r = __snp_cmd(t.vm, c->id, &p, &fw_error);
+	TEST_ASSERT(r == -1 && errno == c->err,
+		    "%s: got %d (%s), expected %s", c->name, r, strerror(errno),
+		    strerror(c->err));
+	/*
+	 * The firmware's status, or 0 where KVM refused by itself; other VM
+	 * types fail before the command is read (no SEV here) and leave it.
+	 */
+	expected = c->vm_type == SNP_VM ? c->fw_error : ERROR_UNTOUCHED;
+	TEST_ASSERT(fw_error == expected, "%s: firmware error %#x, expected %#x",
+		    c->name, fw_error, expected);
+	test_vm_free(&t);
+	ksft_test_result_pass("%s: %s\n", c->name, strerror(c->err));
+}
+
+/* ---- Behaviours ---------------------------------------------------------- */
+
+static void test_sha384(void)
+{
+	static const uint8_t abc[DIGEST_SIZE] = {
+		0xcb, 0x00, 0x75, 0x3f, 0x45, 0xa3, 0x5e, 0x8b, 0xb5, 0xa0, 0x3d, 0x69,
+		0x9a, 0xc6, 0x50, 0x07, 0x27, 0x2c, 0x32, 0xab, 0x0e, 0xde, 0xd1, 0x63,
+		0x1a, 0x8b, 0x60, 0x5a, 0x43, 0xff, 0x5b, 0xed, 0x80, 0x86, 0x07, 0x2b,
+		0xa1, 0xe7, 0xcc, 0x23, 0x58, 0xba, 0xec, 0xa1, 0x34, 0xc8, 0x25, 0xa7,
+	};
+	uint8_t d[DIGEST_SIZE];
+
+	/* FIPS 180-2's example, and the well-known first constants. */
+	TEST_ASSERT(sha512_k[0] == 0x428a2f98d728ae22ull &&
+		    sha384_iv[0] == 0xcbbb9d5dc1059ed8ull,
+		    "SHA-384 constants: %lx %lx", sha512_k[0], sha384_iv[0]);
+	sha384("abc", 3, d);
+	TEST_ASSERT(!memcmp(d, abc, sizeof(d)), "SHA-384(\"abc\") is wrong");
+	ksft_test_result_pass("the test's SHA-384 matches FIPS 180-2's example\n");
+}
+
+static void test_vm_types(void)
+{
+	struct kvm_vm *vm;
+	int types = kvm_check_cap(KVM_CAP_VM_TYPES);
+
+	TEST_ASSERT(types & (1 << KVM_X86_SNP_VM),
+		    "KVM_CAP_VM_TYPES %#x lacks KVM_X86_SNP_VM", types);
+	TEST_ASSERT(types & (1 << KVM_X86_SW_PROTECTED_VM) &&
+		    types & (1 << KVM_X86_DEFAULT_VM),
+		    "KVM_CAP_VM_TYPES %#x lost types 0 or 1", types);
+	vm = __vm_create_type(VM_MODE_DEFAULT, KVM_X86_SNP_VM, 1, 0);
+	/* A NULL argument asks whether the commands exist. */
+	TEST_ASSERT(!ioctl(vm->fd, KVM_MEMORY_ENCRYPT_OP, NULL),
+		    "KVM_MEMORY_ENCRYPT_OP(NULL) on an SNP VM: %s", strerror(errno));
+	kvm_vm_free(vm);
+	ksft_test_result_pass("KVM_X86_SNP_VM is reported and created\n");
+}
+
+/*
+ * Load a page of each type, in two calls for the normal pages, and compare
+ * the model's digest with the one computed here.
+ */
+static void test_launch_digest(void)
+{
+	struct model_guest before[64], after[64], g;
+	uint8_t digest[DIGEST_SIZE] = {};
+	uint8_t *src = source_pages(8, 0x5a);
+	static const struct {
+		int page;
+		uint8_t type;
+	} pages[] = {
+		{ 0, KVM_SEV_SNP_PAGE_TYPE_NORMAL },
+		{ 1, KVM_SEV_SNP_PAGE_TYPE_NORMAL },
+		{ 2, KVM_SEV_SNP_PAGE_TYPE_NORMAL },
+		{ 3, KVM_SEV_SNP_PAGE_TYPE_ZERO },
+		{ 4, KVM_SEV_SNP_PAGE_TYPE_UNMEASURED },
+		{ 5, KVM_SEV_SNP_PAGE_TYPE_SECRETS },
+		{ 6, KVM_SEV_SNP_PAGE_TYPE_CPUID },
+		{ 7, KVM_SEV_SNP_PAGE_TYPE_NORMAL },
+	};
+	struct test_vm t;
+	int nb, na, i;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	snp_init2(t.vm);
+	nb = model_guests(before, 64);
+	snp_launch_start(t.vm);
+	na = model_guests(after, 64);
+	g = new_guest(before, nb, after, na);
+	TEST_ASSERT(!strcmp(g.state, "launch") && g.policy == TEST_POLICY,
+		    "after LAUNCH_START: state %s policy %lx", g.state, g.policy);
+
+	/* Pages 0-2 in one call, which must take them all. */
+	snp_launch_update(t.vm, TEST_GPA, src, 3 * PAGE_SIZE, KVM_SEV_SNP_PAGE_TYPE_NORMAL);
+	for (i = 3; i < 8; i++)
+		snp_launch_update(t.vm, TEST_GPA + i * PAGE_SIZE, src + i * PAGE_SIZE,
+				  PAGE_SIZE, pages[i].type);
+	for (i = 0; i < 8; i++)
+		digest_extend(digest, src + pages[i].page * PAGE_SIZE, pages[i].type,
+			      TEST_GPA + pages[i].page * PAGE_SIZE);
+	snp_launch_finish(t.vm);
+
+	na = model_guests(after, 64);
+	g = new_guest(before, nb, after, na);
+	TEST_ASSERT(!strcmp(g.state, "running"), "after LAUNCH_FINISH: state %s", g.state);
+	TEST_ASSERT(!memcmp(g.digest, digest, DIGEST_SIZE),
+		    "the model's launch digest differs from the one computed here");
+	test_vm_free(&t);
+	munmap(src, 8 * PAGE_SIZE);
+	ksft_test_result_pass("launch digest of 8 pages of every type recomputed\n");
+}
+
+/* A range that runs past its slot is done up to the slot's end. */
+static void test_launch_update_short(void)
+{
+	struct kvm_sev_snp_launch_update update = {
+		.gfn_start = (TEST_GPA >> PAGE_SHIFT) + TEST_NPAGES - 2,
+		.len = 5 * PAGE_SIZE,
+		.type = KVM_SEV_SNP_PAGE_TYPE_NORMAL,
+	};
+	uint8_t *src = source_pages(5, 1);
+	struct test_vm t;
+
+	update.uaddr = (uintptr_t)src;
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	snp_init2(t.vm);
+	snp_launch_start(t.vm);
+	snp_cmd(t.vm, KVM_SEV_SNP_LAUNCH_UPDATE, &update);
+	TEST_ASSERT(update.gfn_start == (TEST_GPA >> PAGE_SHIFT) + TEST_NPAGES &&
+		    update.len == 3 * PAGE_SIZE &&
+		    update.uaddr == (uintptr_t)src + 2 * PAGE_SIZE,
+		    "short LAUNCH_UPDATE: gfn %llx len %llu uaddr %llx",
+		    update.gfn_start, update.len, update.uaddr);
+	/* Where it stopped there is no slot. */
+	TEST_ASSERT(__snp_cmd(t.vm, KVM_SEV_SNP_LAUNCH_UPDATE, &update, NULL) == -1 &&
+		    errno == EINVAL, "LAUNCH_UPDATE past the slot: %s", strerror(errno));
+	test_vm_free(&t);
+	munmap(src, 5 * PAGE_SIZE);
+	ksft_test_result_pass("LAUNCH_UPDATE stops at the slot's end and says where\n");
+}
+
+/*
+ * The RMP through a VM's life: launched pages are the guest's (validated,
+ * mutable), the context page the firmware's; a punched page, then all of
+ * them when guest_memfd is closed, are the hypervisor's again before they
+ * are freed, and the context page when the VM goes.  @close_vm_first
+ * drops the VM fd before the guest_memfd, which keeps the VM alive.
+ */
+static void test_rmp_lifecycle(bool close_vm_first)
+{
+	struct model_guest before[64], after[64], g;
+	unsigned long fw_base = model_rmp(0).assigned;
+	uint8_t *src = source_pages(TEST_NPAGES, 3);
+	struct rmp_count c;
+	struct test_vm t;
+	int nb, na;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	snp_init2(t.vm);
+	nb = model_guests(before, 64);
+	snp_launch_start(t.vm);
+	na = model_guests(after, 64);
+	g = new_guest(before, nb, after, na);
+	TEST_ASSERT(model_rmp(0).assigned == fw_base + 1,
+		    "the guest context is not one firmware page");
+	TEST_ASSERT(!model_rmp(g.asid).assigned, "ASID %u owns pages before launch", g.asid);
+
+	snp_launch_update(t.vm, TEST_GPA, src, TEST_SIZE, KVM_SEV_SNP_PAGE_TYPE_NORMAL);
+	snp_launch_finish(t.vm);
+	c = model_rmp(g.asid);
+	TEST_ASSERT(c.assigned == TEST_NPAGES && c.validated == TEST_NPAGES &&
+		    !c.immutable && !c.huge,
+		    "after launch: assigned %lu validated %lu immutable %lu huge %lu",
+		    c.assigned, c.validated, c.immutable, c.huge);
+
+	TEST_ASSERT(!fallocate(t.gmem_fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+			       PAGE_SIZE, PAGE_SIZE), "punch: %s", strerror(errno));
+	c = model_rmp(g.asid);
+	TEST_ASSERT(c.assigned == TEST_NPAGES - 1,
+		    "after a punch: %lu pages assigned", c.assigned);
+
+	if (close_vm_first) {
+		kvm_vm_free(t.vm);
+		/* The guest_memfd keeps the VM: its pages stay the guest's. */
+		TEST_ASSERT(model_rmp(g.asid).assigned == TEST_NPAGES - 1,
+			    "pages left the guest while guest_memfd is open");
+		close(t.gmem_fd);
+	} else {
+		close(t.gmem_fd);
+		TEST_ASSERT(!model_rmp(g.asid).assigned,
+			    "closing guest_memfd left %lu pages assigned",
+			    model_rmp(g.asid).assigned);
+		TEST_ASSERT(model_rmp(0).assigned == fw_base + 1,
+			    "the context page went before the VM");
+		kvm_vm_free(t.vm);
+	}
+	TEST_ASSERT(!model_rmp(g.asid).assigned, "pages assigned after teardown");
+	TEST_ASSERT(model_rmp(0).assigned == fw_base,
+		    "firmware pages %lu after teardown, %lu before",
+		    model_rmp(0).assigned, fw_base);
+	na = model_guests(after, 64);
+	TEST_ASSERT(na == nb, "the guest context outlived the VM");
+	munmap(src, TEST_SIZE);
+	ksft_test_result_pass("RMP after launch, punch, close (%s first): %s\n",
+			      close_vm_first ? "VM" : "guest_memfd",
+			      "nothing assigned is freed");
+}
+
+/* A failed LAUNCH_UPDATE leaves its page hypervisor-owned. */
+static void test_failed_update_rmp(void)
+{
+	struct model_guest before[64], after[64], g;
+	struct kvm_sev_snp_launch_update update = {
+		.gfn_start = TEST_GPA >> PAGE_SHIFT,
+		.len = PAGE_SIZE,
+		.type = KVM_SEV_SNP_PAGE_TYPE_NORMAL,
+	};
+	void *none = mmap(NULL, PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct test_vm t;
+	int nb, na;
+
+	update.uaddr = (uintptr_t)none;
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	snp_init2(t.vm);
+	nb = model_guests(before, 64);
+	snp_launch_start(t.vm);
+	na = model_guests(after, 64);
+	g = new_guest(before, nb, after, na);
+	TEST_ASSERT(__snp_cmd(t.vm, KVM_SEV_SNP_LAUNCH_UPDATE, &update, NULL) == -1 &&
+		    errno == EFAULT, "LAUNCH_UPDATE from PROT_NONE: %s", strerror(errno));
+	TEST_ASSERT(!model_rmp(g.asid).assigned, "a failed LAUNCH_UPDATE assigned a page");
+	/* The same page can be launched afterwards. */
+	update.uaddr = (uintptr_t)source_pages(1, 9);
+	snp_cmd(t.vm, KVM_SEV_SNP_LAUNCH_UPDATE, &update);
+	TEST_ASSERT(model_rmp(g.asid).assigned == 1, "retried LAUNCH_UPDATE");
+	test_vm_free(&t);
+	ksft_test_result_pass("a failed LAUNCH_UPDATE assigns nothing\n");
+}
+
+/* ---- A running guest: private faults, conversions, protected state ----- */
+
+/* The guest writes each page of [guest_gpa, + guest_npages pages), syncs. */
+static uint64_t guest_gpa, guest_npages;
+
+static void guest_touch(void)
+{
+	uint64_t i;
+
+	for (;;) {
+		for (i = 0; i < READ_ONCE(guest_npages); i++)
+			WRITE_ONCE(*(uint64_t *)(READ_ONCE(guest_gpa) + i * PAGE_SIZE), i);
+		GUEST_SYNC(0);
+	}
+}
+
+static struct kvm_vcpu *touch_vcpu(struct test_vm *t, uint64_t npages)
+{
+	struct kvm_vcpu *vcpu = vm_vcpu_add(t->vm, 0, guest_touch);
+
+	virt_map(t->vm, TEST_GPA, TEST_GPA, npages);
+	return vcpu;
+}
+
+static void touch(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t gpa,
+		  uint64_t npages)
+{
+	struct ucall uc;
+
+	guest_gpa = gpa;
+	guest_npages = npages;
+	sync_global_to_guest(vm, guest_gpa);
+	sync_global_to_guest(vm, guest_npages);
+	vcpu_run(vcpu);
+	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "exit %s",
+		    exit_reason_str(vcpu->run->exit_reason));
+	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC, "no sync from the guest");
+}
+
+/* INIT2 and LAUNCH_START (before any vCPU); the guest's ASID. */
+static unsigned int launch_asid(struct test_vm *t)
+{
+	struct model_guest before[64], after[64];
+	int nb, na;
+
+	snp_init2(t->vm);
+	nb = model_guests(before, 64);
+	snp_launch_start(t->vm);
+	na = model_guests(after, 64);
+	return new_guest(before, nb, after, na).asid;
+}
+
+/*
+ * Pages a private fault finds become the guest's in the RMP (not
+ * validated: nothing launched them), pages punched out of guest_memfd the
+ * hypervisor's again, and a punched page faulted in again is the guest's.
+ */
+static void test_private_faults_rmp(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct rmp_count c;
+	struct test_vm t;
+	unsigned int asid;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	asid = launch_asid(&t);
+	vcpu = touch_vcpu(&t, TEST_NPAGES);
+
+	touch(t.vm, vcpu, TEST_GPA, TEST_NPAGES);
+	c = model_rmp(asid);
+	TEST_ASSERT(c.assigned == TEST_NPAGES && !c.validated && !c.immutable,
+		    "after faults: assigned %lu validated %lu immutable %lu",
+		    c.assigned, c.validated, c.immutable);
+
+	/* Shared, then punched: the pages go back before they are freed. */
+	vm_mem_set_shared(t.vm, TEST_GPA, 4 * PAGE_SIZE);
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES,
+		    "a conversion without punch freed pages");
+	TEST_ASSERT(!fallocate(t.gmem_fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+			       0, 4 * PAGE_SIZE), "punch: %s", strerror(errno));
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES - 4,
+		    "after the punch: %lu assigned", model_rmp(asid).assigned);
+
+	/* Private again: new pages, the guest's at their GPAs. */
+	vm_mem_set_private(t.vm, TEST_GPA, 4 * PAGE_SIZE);
+	touch(t.vm, vcpu, TEST_GPA, TEST_NPAGES);
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES,
+		    "after faulting in again: %lu assigned", model_rmp(asid).assigned);
+
+	test_vm_free(&t);
+	TEST_ASSERT(!model_rmp(asid).assigned, "pages assigned after teardown");
+	ksft_test_result_pass("private faults assign pages, punch and close give them back\n");
+}
+
+/* A private page with no ASID to go to (before INIT2) exits to user space. */
+static void test_fault_before_init(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_vm t;
+	int r;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	vcpu = touch_vcpu(&t, TEST_NPAGES);
+	guest_gpa = TEST_GPA + 3 * PAGE_SIZE;
+	guest_npages = 1;
+	sync_global_to_guest(t.vm, guest_gpa);
+	sync_global_to_guest(t.vm, guest_npages);
+	r = __vcpu_run(vcpu);
+	TEST_ASSERT(r == -1 && errno == EFAULT &&
+		    vcpu->run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
+		    vcpu->run->memory_fault.gpa == TEST_GPA + 3 * PAGE_SIZE &&
+		    (vcpu->run->memory_fault.flags & KVM_MEMORY_EXIT_FLAG_PRIVATE),
+		    "private fault before INIT2: r %d errno %d exit %s gpa %llx",
+		    r, errno, exit_reason_str(vcpu->run->exit_reason),
+		    vcpu->run->memory_fault.gpa);
+	test_vm_free(&t);
+	ksft_test_result_pass("a private page with no ASID exits with KVM_EXIT_MEMORY_FAULT\n");
+}
+
+/*
+ * A 2 MiB folio wholly private becomes one 2 MiB RMP page; once part of it
+ * is shared, the rest is mapped with 4 KiB entries, which the RMP check
+ * refuses until the 2 MiB page is PSMASHed.  Needs 2 MiB guest_memfd
+ * folios (kernels without BASE_SMALL).
+ */
+static void test_huge_psmash(void)
+{
+	const uint64_t npages = 1024, size = npages * PAGE_SIZE;
+	struct kvm_vcpu *vcpu;
+	struct rmp_count c;
+	struct test_vm t;
+	unsigned int asid;
+
+	t.vm = __vm_create_type(VM_MODE_DEFAULT, KVM_X86_SNP_VM, 1, 0);
+	vm_userspace_mem_region_add(t.vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
+				    TEST_SLOT, npages, 0);
+	t.gmem_fd = vm_create_guest_memfd(t.vm, size, 0);
+	vm_mem_region_bind_guest_memfd(t.vm, TEST_SLOT, t.gmem_fd, 0);
+	vm_mem_set_private(t.vm, TEST_GPA, size);
+	asid = launch_asid(&t);
+	vcpu = touch_vcpu(&t, npages);
+
+	touch(t.vm, vcpu, TEST_GPA, 512);
+	c = model_rmp(asid);
+	if (c.huge != 512) {
+		test_vm_free(&t);
+		ksft_test_result_skip("no 2 MiB guest_memfd folios in this kernel (%lu huge)\n",
+				      c.huge);
+		return;
+	}
+	TEST_ASSERT(c.assigned == 512, "2 MiB page: %lu assigned", c.assigned);
+
+	vm_mem_set_shared(t.vm, TEST_GPA + 5 * PAGE_SIZE, PAGE_SIZE);
+	touch(t.vm, vcpu, TEST_GPA, 5);
+	c = model_rmp(asid);
+	TEST_ASSERT(!c.huge && c.assigned == 512,
+		    "after a 4 KiB mapping in it: assigned %lu huge %lu",
+		    c.assigned, c.huge);
+	test_vm_free(&t);
+	TEST_ASSERT(!model_rmp(asid).assigned, "pages assigned after teardown");
+	ksft_test_result_pass("a 2 MiB RMP page is PSMASHed for a 4 KiB mapping\n");
+}
+
+/*
+ * In-place conversion (a guest_memfd the VMM maps): a page made shared is
+ * the hypervisor's again before the host can reach it, keeps what the
+ * guest wrote, and the guest keeps using it as shared memory.
+ */
+static void test_in_place_shared(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct test_vm t;
+	unsigned int asid;
+	uint64_t *view;
+
+	t.vm = __vm_create_type(VM_MODE_DEFAULT, KVM_X86_SNP_VM, 1, 0);
+	vm_userspace_mem_region_add(t.vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
+				    TEST_SLOT, TEST_NPAGES, 0);
+	t.gmem_fd = vm_create_guest_memfd(t.vm, TEST_SIZE, GUEST_MEMFD_FLAG_MMAP);
+	vm_mem_region_bind_guest_memfd(t.vm, TEST_SLOT, t.gmem_fd, 0);
+	vm_mem_set_private(t.vm, TEST_GPA, TEST_SIZE);
+	asid = launch_asid(&t);
+	vcpu = touch_vcpu(&t, TEST_NPAGES);
+
+	touch(t.vm, vcpu, TEST_GPA, TEST_NPAGES);
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES, "after faults: %lu assigned",
+		    model_rmp(asid).assigned);
+	vm_mem_set_shared(t.vm, TEST_GPA, 4 * PAGE_SIZE);
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES - 4,
+		    "shared in place: %lu assigned", model_rmp(asid).assigned);
+	view = mmap(NULL, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t.gmem_fd, 0);
+	TEST_ASSERT(view != MAP_FAILED, "mmap of the shared pages: %s", strerror(errno));
+	TEST_ASSERT(view[PAGE_SIZE / 8 * 3] == 3, "page 3 reads %lx, the guest wrote 3",
+		    view[PAGE_SIZE / 8 * 3]);
+	/* The guest writes the shared pages again: nothing is assigned for it. */
+	touch(t.vm, vcpu, TEST_GPA, 4);
+	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES - 4,
+		    "shared accesses assigned pages: %lu", model_rmp(asid).assigned);
+	munmap(view, 4 * PAGE_SIZE);
+	test_vm_free(&t);
+	TEST_ASSERT(!model_rmp(asid).assigned, "pages assigned after teardown");
+	ksft_test_result_pass("in-place conversion gives pages back before the host maps them\n");
+}
+
+/* The vCPU ioctls that touch register state, and what they get after FINISH. */
+static const struct {
+	const char *name;
+	unsigned long ioctl;
+} state_ioctls[] = {
+	{ "KVM_GET_REGS", KVM_GET_REGS },
+	{ "KVM_SET_REGS", KVM_SET_REGS },
+	{ "KVM_GET_SREGS", KVM_GET_SREGS },
+	{ "KVM_SET_SREGS", KVM_SET_SREGS },
+	{ "KVM_GET_SREGS2", KVM_GET_SREGS2 },
+	{ "KVM_SET_SREGS2", KVM_SET_SREGS2 },
+	{ "KVM_GET_FPU", KVM_GET_FPU },
+	{ "KVM_SET_FPU", KVM_SET_FPU },
+	{ "KVM_GET_DEBUGREGS", KVM_GET_DEBUGREGS },
+	{ "KVM_SET_DEBUGREGS", KVM_SET_DEBUGREGS },
+	{ "KVM_GET_XSAVE", KVM_GET_XSAVE },
+	{ "KVM_SET_XSAVE", KVM_SET_XSAVE },
+	{ "KVM_GET_XCRS", KVM_GET_XCRS },
+	{ "KVM_SET_XCRS", KVM_SET_XCRS },
+};
+
+/*
+ * Before LAUNCH_FINISH the state ioctls work (each GET's result is SET
+ * back); after it every one fails with EINVAL, and the guest still runs.
+ */
+static void test_protected_state(void)
+{
+	static uint8_t buf[ARRAY_SIZE(state_ioctls)][16384];
+	struct kvm_vcpu *vcpu;
+	struct test_vm t;
+	int i;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	launch_asid(&t);
+	vcpu = touch_vcpu(&t, TEST_NPAGES);
+	touch(t.vm, vcpu, TEST_GPA, 1);
+	for (i = 0; i < ARRAY_SIZE(state_ioctls); i++) {
+		/* SETs write what the GET before them read. */
+		uint8_t *b = buf[i & ~1];
+
+		TEST_ASSERT(!ioctl(vcpu->fd, state_ioctls[i].ioctl, b),
+			    "%s before LAUNCH_FINISH: %s", state_ioctls[i].name,
+			    strerror(errno));
+	}
+	snp_launch_finish(t.vm);
+	for (i = 0; i < ARRAY_SIZE(state_ioctls); i++) {
+		TEST_ASSERT(ioctl(vcpu->fd, state_ioctls[i].ioctl, buf[i & ~1]) == -1 &&
+			    errno == EINVAL, "%s after LAUNCH_FINISH: %s",
+			    state_ioctls[i].name, strerror(errno));
+	}
+	/*
+	 * The guest's next sync: it runs, only its registers are hidden (so
+	 * no vcpu_run(), which reads them to look for guest exceptions).
+	 */
+	TEST_ASSERT(!__vcpu_run(vcpu) && vcpu->run->exit_reason == KVM_EXIT_IO,
+		    "KVM_RUN after LAUNCH_FINISH: %s, exit %s", strerror(errno),
+		    exit_reason_str(vcpu->run->exit_reason));
+	test_vm_free(&t);
+	ksft_test_result_pass("%zu register state ioctls: EINVAL after LAUNCH_FINISH\n",
+			      ARRAY_SIZE(state_ioctls));
+}
+
+/* ---- The guest's SNP instructions and the GHCB MSR protocol ------------ */
+
+#define MSR_GHCB		0xc0010130
+#define GHCB_SEV_INFO_REQ	0x002
+#define GHCB_SEV_INFO_RESP	0x001
+#define GHCB_PSC_REQ		0x014
+#define GHCB_PSC_RESP		0x015
+#define GHCB_PSC_SHARED		(2ull << 52)
+#define GHCB_TERM_REQ		0x100
+/* Termination: reason set 1, reason code 0x42. */
+#define GHCB_TERM_VALUE		(GHCB_TERM_REQ | 1ull << 12 | 0x42ull << 16)
+#define PVALIDATE_FAIL_INPUT	1
+
+enum { ST_VALIDATE = 1, ST_AGAIN, ST_SIZE, ST_UNTOUCHED, ST_INFO, ST_PSC, ST_SHARED_WRITE, ST_UD };
+
+static uint64_t guest_ud_count;
+
+static void guest_ud_handler(struct ex_regs *regs)
+{
+	guest_ud_count++;
+	regs->rip += 2;		/* UD2 */
+}
+
+static uint64_t pvalidate(uint64_t gva, uint64_t size, uint64_t validate, uint8_t *cf)
+{
+	uint64_t rax;
+
+	asm volatile(".byte 0xf2, 0x0f, 0x01, 0xff\n\tsetc %1"
+		     : "=a"(rax), "=qm"(*cf) : "a"(gva), "c"(size), "d"(validate)
+		     : "cc", "memory");
+	return rax;
+}
+
+/* REP VMMCALL. */
+static void vmgexit(void)
+{
+	asm volatile(".byte 0xf3, 0x0f, 0x01, 0xd9" ::: "memory");
+}
+
+static uint64_t ghcb_call(uint64_t val)
+{
+	wrmsr(MSR_GHCB, val);
+	vmgexit();
+	return rdmsr(MSR_GHCB);
+}
+
+static void guest_protocol(void)
+{
+	const uint64_t page = TEST_GPA;
+	uint8_t cf;
+	uint64_t r;
+
+	WRITE_ONCE(*(uint64_t *)page, 1);	/* faulted in: not validated */
+	r = pvalidate(page, 0, 1, &cf);
+	GUEST_SYNC_ARGS(ST_VALIDATE, r, cf, 0, 0);
+	r = pvalidate(page, 0, 1, &cf);
+	GUEST_SYNC_ARGS(ST_AGAIN, r, cf, 0, 0);
+	/* A 2 MiB request for an address that is not 2 MiB aligned. */
+	r = pvalidate(page + 3 * PAGE_SIZE, 1, 1, &cf);
+	GUEST_SYNC_ARGS(ST_SIZE, r, cf, 0, 0);
+	r = pvalidate(page + 2 * PAGE_SIZE, 0, 1, &cf);
+	GUEST_SYNC_ARGS(ST_UNTOUCHED, r, cf, 0, 0);
+	GUEST_SYNC_ARGS(ST_INFO, ghcb_call(GHCB_SEV_INFO_REQ), 0, 0, 0);
+	r = ghcb_call((page + PAGE_SIZE) | GHCB_PSC_SHARED | GHCB_PSC_REQ);
+	GUEST_SYNC_ARGS(ST_PSC, r, 0, 0, 0);
+	WRITE_ONCE(*(uint64_t *)(page + PAGE_SIZE), 0x5a5a);
+	GUEST_SYNC_ARGS(ST_SHARED_WRITE, 0, 0, 0, 0);
+	asm volatile("ud2");
+	GUEST_SYNC_ARGS(ST_UD, READ_ONCE(guest_ud_count), 0, 0, 0);
+	ghcb_call(GHCB_TERM_VALUE);
+	GUEST_ASSERT(0);
+}
+
+static void expect_sync(struct kvm_vcpu *vcpu, uint64_t stage, uint64_t a1, uint64_t a2)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "stage %lu: exit %s", stage,
+		    exit_reason_str(vcpu->run->exit_reason));
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT(uc.args[1] == stage && uc.args[2] == a1 && uc.args[3] == a2,
+		    "stage %lu: got stage %lu with %lx, %lx; want %lx, %lx", stage,
+		    uc.args[1], uc.args[2], uc.args[3], a1, a2);
+}
+
+/*
+ * A guest validates its pages (PVALIDATE: RAX and CF as the hardware
+ * sets them, the page faulted in where it was untouched), asks for SEV
+ * information and a page-state change (a KVM_HC_MAP_GPA_RANGE exit) over
+ * the GHCB MSR protocol, still gets #UD for UD2, and terminates
+ * (KVM_EXIT_SYSTEM_EVENT, SEV_TERM, the GHCB value).
+ */
+static void test_guest_protocol(void)
+{
+	const uint64_t info = (2ull << 48) | (1ull << 32) | (47ull << 24) | GHCB_SEV_INFO_RESP;
+	struct kvm_vcpu *vcpu;
+	struct kvm_run *run;
+	struct test_vm t;
+	unsigned int asid;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	vm_enable_cap(t.vm, KVM_CAP_EXIT_HYPERCALL, 1 << KVM_HC_MAP_GPA_RANGE);
+	asid = launch_asid(&t);
+	vcpu = vm_vcpu_add(t.vm, 0, guest_protocol);
+	virt_map(t.vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+	vm_init_descriptor_tables(t.vm);
+	vcpu_init_descriptor_tables(vcpu);
+	vm_install_exception_handler(t.vm, UD_VECTOR, guest_ud_handler);
+	run = vcpu->run;
+
+	expect_sync(vcpu, ST_VALIDATE, 0, 0);
+	TEST_ASSERT(model_rmp(asid).validated == 1, "validated %lu after PVALIDATE",
+		    model_rmp(asid).validated);
+	expect_sync(vcpu, ST_AGAIN, 0, 1);
+	expect_sync(vcpu, ST_SIZE, PVALIDATE_FAIL_INPUT, 0);
+	expect_sync(vcpu, ST_UNTOUCHED, 0, 0);
+	TEST_ASSERT(model_rmp(asid).validated == 2 && model_rmp(asid).assigned == 2,
+		    "after validating an untouched page: assigned %lu validated %lu",
+		    model_rmp(asid).assigned, model_rmp(asid).validated);
+	expect_sync(vcpu, ST_INFO, info, 0);
+
+	/* The page-state change reaches user space as KVM_HC_MAP_GPA_RANGE. */
+	vcpu_run(vcpu);
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_HYPERCALL &&
+		    run->hypercall.nr == KVM_HC_MAP_GPA_RANGE &&
+		    run->hypercall.args[0] == TEST_GPA + PAGE_SIZE &&
+		    run->hypercall.args[1] == 1 &&
+		    run->hypercall.args[2] == (KVM_MAP_GPA_RANGE_DECRYPTED |
+					       KVM_MAP_GPA_RANGE_PAGE_SZ_4K),
+		    "PSC: exit %s nr %llu args %llx %llx %llx",
+		    exit_reason_str(run->exit_reason), run->hypercall.nr,
+		    run->hypercall.args[0], run->hypercall.args[1], run->hypercall.args[2]);
+	vm_mem_set_shared(t.vm, TEST_GPA + PAGE_SIZE, PAGE_SIZE);
+	run->hypercall.ret = 0;
+	expect_sync(vcpu, ST_PSC, GHCB_PSC_RESP, 0);
+	expect_sync(vcpu, ST_SHARED_WRITE, 0, 0);
+	TEST_ASSERT(*(uint64_t *)addr_gpa2hva(t.vm, TEST_GPA + PAGE_SIZE) == 0x5a5a,
+		    "the host does not see the guest's write to its shared page");
+	expect_sync(vcpu, ST_UD, 1, 0);
+
+	vcpu_run(vcpu);
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_SYSTEM_EVENT &&
+		    run->system_event.type == KVM_SYSTEM_EVENT_SEV_TERM &&
+		    run->system_event.ndata == 1 &&
+		    run->system_event.data[0] == GHCB_TERM_VALUE,
+		    "termination: exit %s type %u ndata %u data %llx",
+		    exit_reason_str(run->exit_reason), run->system_event.type,
+		    run->system_event.ndata, run->system_event.data[0]);
+	test_vm_free(&t);
+	TEST_ASSERT(!model_rmp(asid).assigned, "pages assigned after teardown");
+	ksft_test_result_pass("guest PVALIDATE, GHCB MSR info/PSC/termination, UD2 still #UD\n");
+}
+
+int main(int argc, char *argv[])
+{
+	int i;
+
+	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & (1 << KVM_X86_SNP_VM));
+	TEST_REQUIRE(!access(MODEL_GUESTS, R_OK));
+	sha384_init_constants();
+	src_page = source_pages(1, 0x11);
+
+	ksft_print_header();
+	ksft_set_plan(14 + ARRAY_SIZE(errno_cases));
+	test_sha384();
+	test_vm_types();
+	test_launch_digest();
+	test_launch_update_short();
+	test_rmp_lifecycle(false);
+	test_rmp_lifecycle(true);
+	test_failed_update_rmp();
+	test_private_faults_rmp();
+	test_fault_before_init();
+	test_huge_psmash();
+	test_in_place_shared();
+	test_protected_state();
+	test_guest_protocol();
+	for (i = 0; i < ARRAY_SIZE(errno_cases); i++)
+		run_errno_case(&errno_cases[i]);
+	ksft_test_result_pass("%zu bad inputs refused with upstream's errnos\n",
+			      ARRAY_SIZE(errno_cases));
+	ksft_finished();
+}
