@@ -4,7 +4,8 @@
  * memory comes from the pool is mapped with one 1G nested page table entry
  * (the VM's pages_1g stat) once all of it is in the guest_memfd; punching
  * part of it splits the mapping and keeps the guest's data elsewhere;
- * filling the hole again makes the page whole and the mapping 1G again.
+ * filling the hole again makes the page whole and the mapping 1G again
+ * (pages_1g, and private_pages_1g/_2m for the private mappings alone).
  * The pool is reserved and released through sysfs, with its errnos.
  */
 #define _GNU_SOURCE
@@ -159,6 +160,14 @@ static uint64_t pages_1g(struct test_vm *t)
 	return vm_get_stat(t->vm, "pages_1g");
 }
 
+/* The private leaf mappings of the VM at 1G and at 2M. */
+static void expect_private_mappings(struct test_vm *t, uint64_t nr_1g,
+				    uint64_t nr_2m)
+{
+	EXPECT_EQ(vm_get_stat(t->vm, "private_pages_1g"), nr_1g);
+	EXPECT_EQ(vm_get_stat(t->vm, "private_pages_2m"), nr_2m);
+}
+
 /* A 1 GiB guest_memfd that the pool backs whole is mapped with one 1G entry. */
 static void test_whole_page_maps_1g(struct test_vm *t)
 {
@@ -168,6 +177,7 @@ static void test_whole_page_maps_1g(struct test_vm *t)
 
 	guest_do(t, OP_FILL, TEST_GPA, TEST_SIZE, 0x5eed);
 	EXPECT_EQ(pages_1g(t), 1);
+	expect_private_mappings(t, 1, 0);
 	guest_do(t, OP_CHECK, TEST_GPA, TEST_SIZE, 0x5eed);
 	ksft_test_result_pass("whole_page_maps_1g\n");
 }
@@ -191,12 +201,15 @@ static void test_punch_splits_refill_merges(struct test_vm *t)
 	guest_do(t, OP_CHECK, TEST_GPA + hole + SZ_2M,
 		 TEST_SIZE - hole - SZ_2M, 0x5eed);
 	EXPECT_EQ(pages_1g(t), 0);
+	/* Every other piece mapped 2M, the hole not at all. */
+	expect_private_mappings(t, 0, TEST_SIZE / SZ_2M - 1);
 
 	guest_do(t, OP_CHECK_ZERO, TEST_GPA + hole, SZ_2M, 0);
 	EXPECT_EQ(gigantic_bytes(t), TEST_SIZE);
 	guest_do(t, OP_FILL, TEST_GPA + hole, SZ_2M, 0x5eed);
 	guest_do(t, OP_CHECK, TEST_GPA, TEST_SIZE, 0x5eed);
 	EXPECT_EQ(pages_1g(t), 1);
+	expect_private_mappings(t, 1, 0);
 	ksft_test_result_pass("punch_splits_refill_merges\n");
 }
 
@@ -219,7 +232,36 @@ static void test_partial_punch_zeroes(struct test_vm *t)
 	guest_do(t, OP_CHECK, TEST_GPA + hole + 3 * PAGE_SIZE,
 		 TEST_SIZE - hole - 3 * PAGE_SIZE, 0x5eed);
 	EXPECT_EQ(pages_1g(t), 1);
+	/* Whole again for the next test. */
+	guest_do(t, OP_FILL, TEST_GPA + hole, 3 * PAGE_SIZE, 0x5eed);
 	ksft_test_result_pass("partial_punch_zeroes\n");
+}
+
+/*
+ * Converting 4 KiB of the 1G-mapped page to shared (attributes only, the
+ * private page stays in the file) splits the private mapping; converting
+ * it back makes the range uniform and the next fault maps 1G again.  The
+ * private content of the page survives, the guest's shared write does not
+ * show through.
+ */
+static void test_conversion_splits_and_promotes(struct test_vm *t)
+{
+	uint64_t gpa = TEST_GPA + 99 * SZ_2M + 7 * PAGE_SIZE;
+
+	vm_mem_set_shared(t->vm, gpa, PAGE_SIZE);
+	EXPECT_EQ(pages_1g(t), 0);
+	guest_do(t, OP_FILL, gpa, PAGE_SIZE, 0xabcd);
+	guest_do(t, OP_CHECK, gpa, PAGE_SIZE, 0xabcd);
+	guest_do(t, OP_CHECK, TEST_GPA, gpa - TEST_GPA, 0x5eed);
+	guest_do(t, OP_CHECK, gpa + PAGE_SIZE,
+		 TEST_GPA + TEST_SIZE - gpa - PAGE_SIZE, 0x5eed);
+	EXPECT_EQ(vm_get_stat(t->vm, "private_pages_1g"), 0);
+	EXPECT_EQ(gigantic_bytes(t), TEST_SIZE);
+
+	vm_mem_set_private(t->vm, gpa, PAGE_SIZE);
+	guest_do(t, OP_CHECK, TEST_GPA, TEST_SIZE, 0x5eed);
+	expect_private_mappings(t, 1, 0);
+	ksft_test_result_pass("conversion_splits_and_promotes\n");
 }
 
 /* With the pool empty, another file gets ordinary 2M folios. */
@@ -282,11 +324,12 @@ int main(int argc, char *argv[])
 	EXPECT_EQ(sysfs_read(POOL_FREE), 1);
 
 	ksft_print_header();
-	ksft_set_plan(6);
+	ksft_set_plan(7);
 	test_vm_create(&t);
 	test_whole_page_maps_1g(&t);
 	test_punch_splits_refill_merges(&t);
 	test_partial_punch_zeroes(&t);
+	test_conversion_splits_and_promotes(&t);
 	test_pool_empty_falls_back(&t);
 	test_pool_errnos();
 	test_release_returns_page(&t);
