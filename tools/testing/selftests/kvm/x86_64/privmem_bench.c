@@ -37,9 +37,25 @@
  *                                 mapping, and back (lower is better,
  *                                 target <= 1.02; two allocations: ~1.5)
  *
+ * Where privmem's pool of 1 GiB pages exists (CONFIG_PRIVMEM_GIGANTIC), the
+ * bench reserves one page for a 1 GiB private region and also reports:
+ *
+ *   populate_1g_vs_memset         fallocate(KEEP_SIZE) of the 1 GiB region
+ *                                 from the pool, GiB/s, over the memset
+ *                                 GiB/s above (higher is better)
+ *   convert_4k_in_1g_vs_null_hypercall
+ *                                 the 4 KiB round trip inside the populated
+ *                                 1 GiB page (the punch zeroes in place)
+ *   convert_1g_vs_null_hypercall  the round trip of the whole 1 GiB region
+ *   huge_mapped_1g_after_4k_conversions
+ *                                 as huge_mapped_after_4k_conversions, over
+ *                                 the 1 GiB region, mappings at 2M and 1G
+ *                                 counting (target >= 0.99)
+ *
  * The only thread is pinned to CPU 0 (see pin_self_to_cpu()).
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +91,14 @@
 #define FOOT_CHUNK	(64ul << 10)	/* the first of every two converts */
 #define FOOT_ROUNDS	3
 #define CG_DIR		"/tmp/privmem-bench-cg"
+/* The 1 GiB region, from privmem's pool of 1 GiB pages. */
+#define GIG_SLOT	13
+#define GIG_GPA		0x400000000ull
+#define GIG_SIZE	(1ul << 30)
+#define GIG_NPAGES	(GIG_SIZE / PAGE_SIZE)
+#define GIG_CONV_GPA	(GIG_GPA + 5 * SZ_2M + 0x3000)
+#define GIG_CONV_ITERS	50
+#define POOL		"/sys/kernel/mm/privmem/gigantic_pages"
 
 #define NULL_ITERS	2000
 #define CONV_4K_ITERS	1000
@@ -167,6 +191,7 @@ struct bench {
 	struct kvm_vm *vm;
 	struct kvm_vcpu *vcpu;
 	int gmem_fd;
+	int gig_fd;		/* the 1 GiB region's guest_memfd, or -1 */
 	void *shared_hva;
 	bool keep;		/* conversions to shared do not punch */
 	uint64_t nr_exits;
@@ -208,11 +233,13 @@ static void handle_map_gpa_range(struct bench *b)
 		return;
 
 	TEST_ASSERT((gpa >= PRIV_GPA && gpa + size <= PRIV_GPA + BENCH_SIZE) ||
-		    (gpa >= FOOT_GPA && gpa + size <= FOOT_GPA + FOOT_SIZE),
+		    (gpa >= FOOT_GPA && gpa + size <= FOOT_GPA + FOOT_SIZE) ||
+		    (b->gig_fd >= 0 && gpa >= GIG_GPA &&
+		     gpa + size <= GIG_GPA + GIG_SIZE),
 		    "conversion of [0x%lx, +0x%lx) outside the private slots",
 		    gpa, size);
 	/* In place, or keeping the private pages for the way back. */
-	if (gpa >= FOOT_GPA || b->keep) {
+	if ((gpa >= FOOT_GPA && gpa < GIG_GPA) || b->keep) {
 		if (run->hypercall.args[2] & KVM_MAP_GPA_RANGE_ENCRYPTED)
 			vm_mem_set_private(b->vm, gpa, size);
 		else
@@ -226,7 +253,10 @@ static void handle_map_gpa_range(struct bench *b)
 	} else {
 		vm_mem_set_shared(b->vm, gpa, size);
 		t1 = now_sec();
-		guest_memfd_punch_hole(b->gmem_fd, gpa - PRIV_GPA, size);
+		if (gpa >= GIG_GPA)
+			guest_memfd_punch_hole(b->gig_fd, gpa - GIG_GPA, size);
+		else
+			guest_memfd_punch_hole(b->gmem_fd, gpa - PRIV_GPA, size);
 		b->t_to_shared += t1 - t0;
 		b->t_punch += now_sec() - t1;
 	}
@@ -508,10 +538,131 @@ static double bench_memory_used(struct bench *b)
 	return (double)most / FOOT_SIZE;
 }
 
+/* Write @val to the pool's sysfs file; false if it could not be done. */
+static bool pool_resize(const char *val)
+{
+	int fd = open(POOL, O_WRONLY);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok;
+}
+
+/* The 1 GiB region, if a page of the pool can be reserved for it. */
+static bool bench_gig_setup(struct bench *b)
+{
+	uint64_t off;
+
+	b->gig_fd = -1;
+	if (!pool_resize("1")) {
+		printf("# no 1 GiB page in privmem's pool: 1 GiB ratios not measured\n");
+		return false;
+	}
+	vm_userspace_mem_region_add(b->vm, VM_MEM_SRC_ANONYMOUS, GIG_GPA,
+				    GIG_SLOT, GIG_NPAGES, 0);
+	b->gig_fd = vm_create_guest_memfd(b->vm, GIG_SIZE, 0);
+	vm_mem_region_bind_guest_memfd(b->vm, GIG_SLOT, b->gig_fd, 0);
+	vm_mem_set_private(b->vm, GIG_GPA, GIG_SIZE);
+	for (off = 0; off < GIG_SIZE; off += SZ_2M)
+		__virt_pg_map(b->vm, GIG_GPA + off, GIG_GPA + off, PG_LEVEL_2M);
+	return true;
+}
+
+/* (7) fallocate of the 1 GiB region from the pool vs first-touch memset. */
+static double bench_gig_populate(struct bench *b)
+{
+	double gmem[REPS], mset[REPS], t0, t;
+	int i, r;
+	char *map, *p;
+
+	for (i = 0; i < REPS; i++) {
+		t0 = now_sec();
+		r = fallocate(b->gig_fd, FALLOC_FL_KEEP_SIZE, 0, GIG_SIZE);
+		t = now_sec() - t0;
+		TEST_ASSERT(!r, __KVM_SYSCALL_ERROR("fallocate(KEEP_SIZE)", r));
+		ASSERT_EQ(fdinfo_value(b->gig_fd, "privmem_gigantic"),
+			  (long)GIG_SIZE);
+		gmem[i] = 1.0 / t;
+		guest_memfd_punch_hole(b->gig_fd, 0, GIG_SIZE);
+
+		map = mmap(NULL, BENCH_SIZE + SZ_2M, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		TEST_ASSERT(map != MAP_FAILED, "mmap of 256 MiB failed");
+		p = (char *)(((uintptr_t)map + SZ_2M - 1) & ~(SZ_2M - 1));
+		madvise(p, BENCH_SIZE, MADV_HUGEPAGE);
+		t0 = now_sec();
+		memset(p, 0x5a, BENCH_SIZE);
+		t = now_sec() - t0;
+		mset[i] = (double)BENCH_SIZE / (1ul << 30) / t;
+		munmap(map, BENCH_SIZE + SZ_2M);
+	}
+	printf("# populate 1 GiB from the pool: %.3f GiB/s, memset %.3f GiB/s\n",
+	       median(gmem, REPS), median(mset, REPS));
+	return median(gmem, REPS) / median(mset, REPS);
+}
+
+/*
+ * (8) and (9): a 4 KiB round trip inside the populated, 1G-mapped region,
+ * and round trips of all of it, each over the null hypercall of the same
+ * repetition.
+ */
+static void bench_gig_conversions(struct bench *b, double *r4k, double *r1g)
+{
+	double q4k[CONV_REPS], q1g[CONV_REPS], null;
+	int i;
+
+	for (i = 0; i < CONV_REPS; i++) {
+		guest_memfd_allocate(b->gig_fd, 0, GIG_SIZE);
+		guest_cmd(b, CMD_TOUCH, GIG_GPA, GIG_NPAGES, 0);
+		null = bench_null(b);
+		q4k[i] = bench_convert(b, GIG_CONV_GPA, 1, GIG_CONV_ITERS) / null;
+		/* The first one frees the region; the timed ones find it empty. */
+		bench_convert(b, GIG_GPA, GIG_NPAGES, 1);
+		q1g[i] = bench_convert(b, GIG_GPA, GIG_NPAGES, GIG_CONV_ITERS) / null;
+	}
+	*r4k = median(q4k, CONV_REPS);
+	*r1g = median(q1g, CONV_REPS);
+}
+
+/*
+ * (10) the fraction of the 1 GiB region mapped 2M or 1G after a scattered
+ * 4 KiB conversion per 2 MiB block and its reversal, as in (5).  The other
+ * private regions are empty by now, so the VM's counts are the region's.
+ */
+static double bench_gig_huge_mapped(struct bench *b)
+{
+	uint64_t p4k, p2m, p1g;
+
+	guest_memfd_punch_hole(b->gmem_fd, 0, BENCH_SIZE);
+	guest_memfd_allocate(b->gig_fd, 0, GIG_SIZE);
+	b->keep = true;
+	guest_cmd(b, CMD_TOUCH, GIG_GPA, GIG_NPAGES, 0);
+	guest_convert_each_cmd(b, GIG_GPA, GIG_NPAGES, SZ_2M, 1, true, false);
+	guest_cmd(b, CMD_TOUCH, GIG_GPA, GIG_NPAGES, 0);
+	guest_convert_each_cmd(b, GIG_GPA, GIG_NPAGES, SZ_2M, 1, true, true);
+	guest_cmd(b, CMD_TOUCH, GIG_GPA, GIG_NPAGES, 0);
+	b->keep = false;
+
+	p4k = vm_get_stat(b->vm, "private_pages_4k");
+	p2m = vm_get_stat(b->vm, "private_pages_2m");
+	p1g = vm_get_stat(b->vm, "private_pages_1g");
+	printf("# 1 GiB region after the reversal: %lu 4K + %lu 2M + %lu 1G private mappings\n",
+	       p4k, p2m, p1g);
+	if (!p4k && !p2m && !p1g)
+		return 0;
+	return (double)(p2m * (SZ_2M / PAGE_SIZE) + p1g * GIG_NPAGES) /
+	       (p4k + p2m * (SZ_2M / PAGE_SIZE) + p1g * GIG_NPAGES);
+}
+
 int main(void)
 {
 	double populate, touch, conv4k, conv2m, huge, used;
-	struct bench b = {};
+	double gpop = 0, g4k = 0, g1g = 0, ghuge = 0;
+	struct bench b = { .gig_fd = -1 };
+	bool gig;
 
 	setbuf(stdout, NULL);
 	if (!vm_type_supported(KVM_X86_SW_PROTECTED_VM) ||
@@ -547,6 +698,12 @@ int main(void)
 	bench_conversions(&b, &conv4k, &conv2m);
 	huge = bench_huge_mapped(&b);
 	used = bench_memory_used(&b);
+	gig = bench_gig_setup(&b);
+	if (gig) {
+		gpop = bench_gig_populate(&b);
+		bench_gig_conversions(&b, &g4k, &g1g);
+		ghuge = bench_gig_huge_mapped(&b);
+	}
 
 	printf("populate_vs_memset: %.2f\n", populate);
 	printf("private_vs_shared_touch: %.2f\n", touch);
@@ -554,8 +711,18 @@ int main(void)
 	printf("convert_2m_vs_null_hypercall: %.2f\n", conv2m);
 	printf("huge_mapped_after_4k_conversions: %.3f\n", huge);
 	printf("memory_used_vs_touched: %.3f\n", used);
+	if (gig) {
+		printf("populate_1g_vs_memset: %.2f\n", gpop);
+		printf("convert_4k_in_1g_vs_null_hypercall: %.2f\n", g4k);
+		printf("convert_1g_vs_null_hypercall: %.2f\n", g1g);
+		printf("huge_mapped_1g_after_4k_conversions: %.3f\n", ghuge);
+	}
 
 	kvm_vm_free(b.vm);
 	close(b.gmem_fd);
+	if (gig) {
+		close(b.gig_fd);
+		TEST_ASSERT(pool_resize("0"), "giving the 1 GiB page back failed");
+	}
 	return 0;
 }
