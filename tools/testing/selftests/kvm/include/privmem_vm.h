@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What several private memory test programs do the same way: set up a VM
+ * whose test memory is private guest_memfd memory.
+ */
+#ifndef SELFTEST_KVM_PRIVMEM_VM_H
+#define SELFTEST_KVM_PRIVMEM_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "kvm_util.h"
+#include "kselftest.h"
+#include "privmem_util.h"
+
+#ifdef __x86_64__
+/*
+ * A software-protected VM with one vCPU that runs @guest_code, and @npages
+ * of memory at @gpa in memslot @slot: identity-mapped for the guest, bound
+ * to a new guest_memfd (returned in @gmem_fd, the caller closes it) and
+ * private, so the guest's accesses go to the guest_memfd.
+ */
+static inline struct kvm_vm *privmem_vm_create(void *guest_code,
+					       struct kvm_vcpu **vcpu,
+					       uint32_t slot, uint64_t gpa,
+					       uint64_t npages, int *gmem_fd)
+{
+	struct kvm_vm *vm;
+
+	vm = __vm_create_type_with_vcpus(KVM_X86_SW_PROTECTED_VM, 1, npages,
+					 guest_code, vcpu);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, gpa, slot,
+				    npages, 0);
+	virt_map(vm, gpa, gpa, npages);
+	*gmem_fd = vm_create_guest_memfd(vm, npages * PAGE_SIZE, 0);
+	vm_mem_region_bind_guest_memfd(vm, slot, *gmem_fd, 0);
+	vm_mem_set_private(vm, gpa, npages * PAGE_SIZE);
+	return vm;
+}
+#endif /* __x86_64__ */
+
+#endif /* SELFTEST_KVM_PRIVMEM_VM_H */
