@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What several private memory test programs do the same way: set up a VM
- * whose test memory is private guest_memfd memory.
+ * whose test memory is private guest_memfd memory, and take the
+ * command-line options the randomised long-running tests share.
  */
 #ifndef SELFTEST_KVM_PRIVMEM_VM_H
 #define SELFTEST_KVM_PRIVMEM_VM_H
@@ -40,5 +41,26 @@ static inline struct kvm_vm *privmem_vm_create(void *guest_code,
 	return vm;
 }
 #endif /* __x86_64__ */
+
+/*
+ * The options the randomised tests have in common: -r SEED and -v; -h, or
+ * an option the program does not know, prints @usage and exits.  Called
+ * from the default case of the program's own getopt() switch.
+ */
+static inline void privmem_common_opt(int opt, const char *name,
+				      void (*usage)(const char *name),
+				      uint64_t *seed, bool *verbose)
+{
+	switch (opt) {
+	case 'r':
+		*seed = strtoull(optarg, NULL, 0);
+		return;
+	case 'v':
+		*verbose = true;
+		return;
+	}
+	usage(name);
+	exit(opt == 'h' ? 0 : KSFT_FAIL);
+}
 
 #endif /* SELFTEST_KVM_PRIVMEM_VM_H */
