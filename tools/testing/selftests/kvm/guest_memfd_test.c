@@ -29,6 +29,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "privmem_util.h"
+#include "privmem_vm.h"
 #include "kselftest.h"
 
 /* Size of the files the fd-semantics tests work on. */
@@ -1463,10 +1464,7 @@ static bool test_attributes_default_vm_rejected(void)
 	return ok;
 }
 
-static const struct {
-	bool (*fn)(void);
-	const char *name;
-} tests[] = {
+static const struct privmem_test tests[] = {
 	{ test_caps_advertised, "caps_advertised" },
 	{ test_vm_types_advertised, "vm_types_advertised" },
 	{ test_vm_type_unknown_rejected, "vm_type_unknown_rejected" },
@@ -1514,15 +1512,8 @@ static const struct {
 
 int main(void)
 {
-	int i;
-
 	ksft_print_header();
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD));
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM));
-	ksft_set_plan(ARRAY_SIZE(tests));
-
-	for (i = 0; i < ARRAY_SIZE(tests); i++)
-		ksft_test_result(tests[i].fn(), "%s\n", tests[i].name);
-
-	ksft_finished();
+	privmem_run_tests(tests, ARRAY_SIZE(tests));
 }

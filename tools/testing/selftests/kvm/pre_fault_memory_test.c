@@ -28,6 +28,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "privmem_util.h"
+#include "privmem_vm.h"
 #include "kselftest.h"
 
 #define TEST_SLOT		10
@@ -481,10 +482,7 @@ static bool test_prefault_races_memslot_delete(void)
 	return ok && calls > 0 && f.flips > 0;
 }
 
-static const struct {
-	bool (*fn)(void);
-	const char *name;
-} tests[] = {
+static const struct privmem_test tests[] = {
 	{ test_prefault_normal_slot, "prefault_normal_slot" },
 	{ test_prefault_default_vm, "prefault_default_vm" },
 	{ test_prefault_private, "prefault_private" },
@@ -499,16 +497,9 @@ static const struct {
 
 int main(void)
 {
-	int i;
-
 	ksft_print_header();
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_PRE_FAULT_MEMORY));
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD));
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM));
-	ksft_set_plan(ARRAY_SIZE(tests));
-
-	for (i = 0; i < ARRAY_SIZE(tests); i++)
-		ksft_test_result(tests[i].fn(), "%s\n", tests[i].name);
-
-	ksft_finished();
+	privmem_run_tests(tests, ARRAY_SIZE(tests));
 }

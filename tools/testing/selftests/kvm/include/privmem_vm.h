@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * What several private memory test programs do the same way: set up a VM
- * whose test memory is private guest_memfd memory, and take the
- * command-line options the randomised long-running tests share.
+ * What several private memory test programs do the same way: run a table of
+ * test_*() functions as TAP results, set up a VM whose test memory is
+ * private guest_memfd memory, and take the command-line options the
+ * randomised long-running tests share.
  */
 #ifndef SELFTEST_KVM_PRIVMEM_VM_H
 #define SELFTEST_KVM_PRIVMEM_VM_H
@@ -15,6 +16,23 @@
 #include "kvm_util.h"
 #include "kselftest.h"
 #include "privmem_util.h"
+
+/* One behaviour a test program checks: one TAP result, named @name. */
+struct privmem_test {
+	bool (*fn)(void);
+	const char *name;
+};
+
+/* Plan @n results, report each of @tests in order, and exit with the verdict. */
+static inline void privmem_run_tests(const struct privmem_test *tests, int n)
+{
+	int i;
+
+	ksft_set_plan(n);
+	for (i = 0; i < n; i++)
+		ksft_test_result(tests[i].fn(), "%s\n", tests[i].name);
+	ksft_finished();
+}
 
 #ifdef __x86_64__
 /*
