@@ -29,6 +29,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "privmem_util.h"
+#include "privmem_vm.h"
 #include "kselftest.h"
 
 /* Size of the files the fd-semantics tests work on. */
@@ -88,6 +89,61 @@ static int delete_slot2(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, int fd,
 {
 	return __vm_set_user_memory_region2(vm, slot, KVM_MEM_GUEST_MEMFD, gpa, 0,
 					    NULL, fd, offset);
+}
+
+/* What most tests work on: a VM, one guest_memfd of it, a shared view. */
+struct gmem_env {
+	struct kvm_vm *vm;
+	int fd;
+	void *hva;		/* NULL: no shared view */
+	size_t view_size;
+};
+
+/* A software-protected VM, a guest_memfd of @file_size, a @view_size view. */
+static void gmem_env_create(struct gmem_env *e, uint64_t file_size,
+			    size_t view_size)
+{
+	e->vm = create_sw_vm();
+	e->fd = vm_create_guest_memfd(e->vm, file_size, 0);
+	e->view_size = view_size;
+	e->hva = view_size ? alloc_shared_view(view_size) : NULL;
+}
+
+static void gmem_env_destroy(struct gmem_env *e)
+{
+	if (e->hva)
+		munmap(e->hva, e->view_size);
+	close(e->fd);
+	kvm_vm_free(e->vm);
+}
+
+/*
+ * Bind [@offset, +@size) of the file to @slot, at slot_gpa(@slot), with
+ * @flags: the outcome must be @want.  A binding that is made is deleted
+ * again, which must work, so that the next case starts from no slot.
+ */
+static bool __printf(7, 8) bind_outcome(struct gmem_env *e, uint32_t slot,
+					uint32_t flags, uint64_t size,
+					uint64_t offset, int want,
+					const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+	bool ok;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+
+	r = __vm_set_user_memory_region2(e->vm, slot, flags, slot_gpa(slot),
+					 size, e->hva, e->fd, offset);
+	ok = outcome_is(r, want, "%s", what);
+	if (!r)
+		ok &= outcome_is(delete_slot2(e->vm, slot, slot_gpa(slot), e->fd,
+					      offset), 0, "deleting the slot: %s",
+				 what);
+	return ok;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -326,22 +382,21 @@ static bool test_create_distinct_inodes(void)
 static bool test_read_write_rejected(void)
 {
 	static const size_t counts[] = { 0, 1, PAGE_SIZE };
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
+	struct gmem_env e;
 	char *buf = calloc(1, PAGE_SIZE);
 	bool ok = true;
 	int i;
 
+	gmem_env_create(&e, GMEM_SIZE, 0);
 	for (i = 0; i < ARRAY_SIZE(counts); i++) {
-		ok &= outcome_is(read(fd, buf, counts[i]), EINVAL,
+		ok &= outcome_is(read(e.fd, buf, counts[i]), EINVAL,
 				 "read(%zu)", counts[i]);
-		ok &= outcome_is(write(fd, buf, counts[i]), EINVAL,
+		ok &= outcome_is(write(e.fd, buf, counts[i]), EINVAL,
 				 "write(%zu)", counts[i]);
 	}
 
 	free(buf);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -356,24 +411,23 @@ static bool test_pread_pwrite_rejected(void)
 		{ PAGE_SIZE, GMEM_SIZE - PAGE_SIZE },
 		{ PAGE_SIZE, GMEM_SIZE },
 	};
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
+	struct gmem_env e;
 	char *buf = calloc(1, PAGE_SIZE);
 	bool ok = true;
 	int i;
 
+	gmem_env_create(&e, GMEM_SIZE, 0);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		ok &= outcome_is(pread(fd, buf, cases[i].count, cases[i].offset),
+		ok &= outcome_is(pread(e.fd, buf, cases[i].count, cases[i].offset),
 				 GMEM_PRW_ERRNO, "pread(%zu @ 0x%lx)",
 				 cases[i].count, cases[i].offset);
-		ok &= outcome_is(pwrite(fd, buf, cases[i].count, cases[i].offset),
+		ok &= outcome_is(pwrite(e.fd, buf, cases[i].count, cases[i].offset),
 				 GMEM_PRW_ERRNO, "pwrite(%zu @ 0x%lx)",
 				 cases[i].count, cases[i].offset);
 	}
 
 	free(buf);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -391,14 +445,14 @@ static bool test_mmap_rejected(void)
 		{ PROT_NONE, MAP_SHARED, 0 },
 		{ PROT_READ | PROT_WRITE, MAP_SHARED, PAGE_SIZE },
 	};
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
+	struct gmem_env e;
 	bool ok = true;
 	int i;
 
+	gmem_env_create(&e, GMEM_SIZE, 0);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		void *p = mmap(NULL, PAGE_SIZE, cases[i].prot, cases[i].flags,
-			       fd, cases[i].offset);
+			       e.fd, cases[i].offset);
 
 		ok &= outcome_is(p == MAP_FAILED ? -1 : 0, ENODEV,
 				 "mmap(prot 0x%x, flags 0x%x, offset 0x%lx)",
@@ -407,8 +461,7 @@ static bool test_mmap_rejected(void)
 			munmap(p, PAGE_SIZE);
 	}
 
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -441,22 +494,21 @@ static bool test_ftruncate_rejected(void)
 		0, PAGE_SIZE, GMEM_SIZE - PAGE_SIZE, GMEM_SIZE, GMEM_SIZE + PAGE_SIZE,
 		2 * GMEM_SIZE,
 	};
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
+	struct gmem_env e;
 	struct stat st;
 	bool ok = true;
 	int i;
 
+	gmem_env_create(&e, GMEM_SIZE, 0);
 	for (i = 0; i < ARRAY_SIZE(lengths); i++)
-		ok &= outcome_is(ftruncate(fd, lengths[i]), EINVAL,
+		ok &= outcome_is(ftruncate(e.fd, lengths[i]), EINVAL,
 				 "ftruncate(0x%lx)", lengths[i]);
 
-	TEST_ASSERT(!fstat(fd, &st), "fstat failed");
+	TEST_ASSERT(!fstat(e.fd, &st), "fstat failed");
 	ok &= expect(st.st_size == GMEM_SIZE,
 		     "size changed to %ld by refused truncates", st.st_size);
 
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -477,22 +529,21 @@ static bool test_fallocate_mode_unsupported(void)
 		{ "UNSHARE_RANGE|KEEP_SIZE",
 		  FALLOC_FL_UNSHARE_RANGE | FALLOC_FL_KEEP_SIZE },
 	};
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
+	struct gmem_env e;
 	struct stat st;
 	bool ok = true;
 	int i;
 
+	gmem_env_create(&e, GMEM_SIZE, 0);
 	for (i = 0; i < ARRAY_SIZE(modes); i++)
-		ok &= outcome_is(fallocate(fd, modes[i].mode, 0, PAGE_SIZE),
+		ok &= outcome_is(fallocate(e.fd, modes[i].mode, 0, PAGE_SIZE),
 				 EOPNOTSUPP, "fallocate(%s)", modes[i].name);
 
-	TEST_ASSERT(!fstat(fd, &st), "fstat failed");
+	TEST_ASSERT(!fstat(e.fd, &st), "fstat failed");
 	ok &= expect(st.st_size == GMEM_SIZE,
 		     "size changed to %ld by refused fallocates", st.st_size);
 
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -560,106 +611,84 @@ static bool size_unchanged(int fd, off_t size)
 	return expect(st.st_size == size, "st_size %ld, want %ld", st.st_size, size);
 }
 
+/*
+ * fallocate(@mode) of each of @ranges on a new file, allocated in full
+ * first if @allocated: each must end with @want, and the size stay.
+ */
+static bool fallocate_new_file(bool allocated, int mode, const char *name,
+			       const struct range *ranges, int n, int want)
+{
+	struct gmem_env e;
+	bool ok = true;
+
+	gmem_env_create(&e, GMEM_SIZE, 0);
+	if (allocated)
+		ok &= outcome_is(fallocate(e.fd, FALLOC_FL_KEEP_SIZE, 0, GMEM_SIZE),
+				 0, "allocating the whole file");
+	ok &= fallocate_ranges(e.fd, mode, name, ranges, n, want);
+	ok &= size_unchanged(e.fd, GMEM_SIZE);
+	gmem_env_destroy(&e);
+	return ok;
+}
+
+#define PUNCH_MODE	(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+
 static bool test_fallocate_allocate(void)
 {
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
-	bool ok;
-
-	ok = fallocate_ranges(fd, FALLOC_FL_KEEP_SIZE, "KEEP_SIZE", good_ranges,
-			      ARRAY_SIZE(good_ranges), 0);
-	ok &= size_unchanged(fd, GMEM_SIZE);
-
-	close(fd);
-	kvm_vm_free(vm);
-	return ok;
+	return fallocate_new_file(false, FALLOC_FL_KEEP_SIZE, "KEEP_SIZE",
+				  good_ranges, ARRAY_SIZE(good_ranges), 0);
 }
 
 static bool test_fallocate_allocate_bad_range(void)
 {
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
-	bool ok;
-
-	ok = fallocate_ranges(fd, FALLOC_FL_KEEP_SIZE, "KEEP_SIZE", bad_ranges,
-			      ARRAY_SIZE(bad_ranges), EINVAL);
-	ok &= fallocate_ranges(fd, FALLOC_FL_KEEP_SIZE, "KEEP_SIZE",
-			       past_end_ranges, ARRAY_SIZE(past_end_ranges),
-			       EINVAL);
-	ok &= size_unchanged(fd, GMEM_SIZE);
-
-	close(fd);
-	kvm_vm_free(vm);
-	return ok;
+	return fallocate_new_file(false, FALLOC_FL_KEEP_SIZE, "KEEP_SIZE",
+				  bad_ranges, ARRAY_SIZE(bad_ranges), EINVAL) &
+	       fallocate_new_file(false, FALLOC_FL_KEEP_SIZE, "KEEP_SIZE",
+				  past_end_ranges, ARRAY_SIZE(past_end_ranges),
+				  EINVAL);
 }
 
+/* Holes in a file never allocated, then in an allocated one. */
 static bool test_punch_hole(void)
 {
-	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
-	bool ok;
-
-	/* Holes in a file never allocated, then in an allocated one. */
-	ok = fallocate_ranges(fd, mode, "PUNCH_HOLE|KEEP_SIZE", good_ranges,
-			      ARRAY_SIZE(good_ranges), 0);
-	ok &= outcome_is(fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, GMEM_SIZE), 0,
-			 "allocating the whole file");
-	ok &= fallocate_ranges(fd, mode, "PUNCH_HOLE|KEEP_SIZE", good_ranges,
-			       ARRAY_SIZE(good_ranges), 0);
-	ok &= size_unchanged(fd, GMEM_SIZE);
-
-	close(fd);
-	kvm_vm_free(vm);
-	return ok;
+	return fallocate_new_file(false, PUNCH_MODE, "PUNCH_HOLE|KEEP_SIZE",
+				  good_ranges, ARRAY_SIZE(good_ranges), 0) &
+	       fallocate_new_file(true, PUNCH_MODE, "PUNCH_HOLE|KEEP_SIZE",
+				  good_ranges, ARRAY_SIZE(good_ranges), 0);
 }
 
 static bool test_punch_hole_bad_range(void)
 {
-	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
-	bool ok;
-
-	TEST_ASSERT(!fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, GMEM_SIZE),
-		    "allocating the whole file failed");
-	ok = fallocate_ranges(fd, mode, "PUNCH_HOLE|KEEP_SIZE", bad_ranges,
-			      ARRAY_SIZE(bad_ranges), EINVAL);
-	ok &= size_unchanged(fd, GMEM_SIZE);
-
-	close(fd);
-	kvm_vm_free(vm);
-	return ok;
+	return fallocate_new_file(true, PUNCH_MODE, "PUNCH_HOLE|KEEP_SIZE",
+				  bad_ranges, ARRAY_SIZE(bad_ranges), EINVAL);
 }
 
 /* Holes punched at or past the end succeed; inside, only the part inside goes. */
 static bool test_punch_hole_past_end(void)
 {
-	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
+	struct gmem_env e;
 	struct stat st;
 	bool ok;
 
-	TEST_ASSERT(!fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, GMEM_SIZE),
+	gmem_env_create(&e, GMEM_SIZE, 0);
+	TEST_ASSERT(!fallocate(e.fd, FALLOC_FL_KEEP_SIZE, 0, GMEM_SIZE),
 		    "allocating the whole file failed");
-	ok = fallocate_ranges(fd, mode, "PUNCH_HOLE|KEEP_SIZE", past_end_ranges,
-			      2, 0);
+	ok = fallocate_ranges(e.fd, PUNCH_MODE, "PUNCH_HOLE|KEEP_SIZE",
+			      past_end_ranges, 2, 0);
 	/* Only the last page was inside the file. */
-	TEST_ASSERT(!fstat(fd, &st), "fstat failed");
+	TEST_ASSERT(!fstat(e.fd, &st), "fstat failed");
 	ok &= expect(st.st_blocks == (GMEM_SIZE - PAGE_SIZE) / 512,
 		     "st_blocks %ld after punching the last page, want %ld",
 		     (long)st.st_blocks, (long)(GMEM_SIZE - PAGE_SIZE) / 512);
-	ok &= fallocate_ranges(fd, mode, "PUNCH_HOLE|KEEP_SIZE",
+	ok &= fallocate_ranges(e.fd, PUNCH_MODE, "PUNCH_HOLE|KEEP_SIZE",
 			       past_end_ranges + 2,
 			       ARRAY_SIZE(past_end_ranges) - 2, 0);
-	TEST_ASSERT(!fstat(fd, &st), "fstat failed");
+	TEST_ASSERT(!fstat(e.fd, &st), "fstat failed");
 	ok &= expect(st.st_blocks == 0, "st_blocks %ld after punching it all",
 		     (long)st.st_blocks);
-	ok &= size_unchanged(fd, GMEM_SIZE);
+	ok &= size_unchanged(e.fd, GMEM_SIZE);
 
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -741,15 +770,15 @@ static bool test_allocation_accounting(void)
 /* Like upstream's, the new fd is not close-on-exec. */
 static bool test_create_no_cloexec(void)
 {
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
-	int flags = fcntl(fd, F_GETFD);
+	struct gmem_env e;
 	bool ok;
+	int flags;
 
+	gmem_env_create(&e, GMEM_SIZE, 0);
+	flags = fcntl(e.fd, F_GETFD);
 	ok = expect(flags >= 0 && !(flags & FD_CLOEXEC),
 		    "F_GETFD 0x%x: FD_CLOEXEC set", flags);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -816,41 +845,40 @@ static bool test_fd_closed_while_bound(void)
 
 static bool test_splice_sendfile_rejected(void)
 {
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, GMEM_SIZE, 0);
+	struct gmem_env e;
 	int memfd = memfd_create("gmem-test-plain", 0);
 	char *buf = calloc(1, PAGE_SIZE);
 	off_t off = 0;
 	int pipefd[2];
 	bool ok = true;
 
+	gmem_env_create(&e, GMEM_SIZE, 0);
 	TEST_ASSERT(memfd >= 0 && buf, "memfd_create/calloc failed");
 	TEST_ASSERT(write(memfd, buf, PAGE_SIZE) == PAGE_SIZE, "memfd write failed");
 	TEST_ASSERT(!pipe2(pipefd, O_NONBLOCK), "pipe2 failed");
-	TEST_ASSERT(!fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, GMEM_SIZE),
+	TEST_ASSERT(!fallocate(e.fd, FALLOC_FL_KEEP_SIZE, 0, GMEM_SIZE),
 		    "fallocate failed");
 
 	/* Out of the guest_memfd. */
-	ok &= outcome_is(splice(fd, NULL, pipefd[1], NULL, PAGE_SIZE, 0), EINVAL,
+	ok &= outcome_is(splice(e.fd, NULL, pipefd[1], NULL, PAGE_SIZE, 0), EINVAL,
 			 "splice(guest_memfd -> pipe)");
-	ok &= outcome_is(sendfile(pipefd[1], fd, NULL, PAGE_SIZE), EINVAL,
+	ok &= outcome_is(sendfile(pipefd[1], e.fd, NULL, PAGE_SIZE), EINVAL,
 			 "sendfile(guest_memfd -> pipe)");
-	ok &= outcome_is(sendfile(memfd, fd, NULL, PAGE_SIZE), EINVAL,
+	ok &= outcome_is(sendfile(memfd, e.fd, NULL, PAGE_SIZE), EINVAL,
 			 "sendfile(guest_memfd -> memfd)");
 
 	/* Into it. */
 	TEST_ASSERT(write(pipefd[1], buf, PAGE_SIZE) == PAGE_SIZE, "pipe write failed");
-	ok &= outcome_is(splice(pipefd[0], NULL, fd, NULL, PAGE_SIZE, 0), EINVAL,
+	ok &= outcome_is(splice(pipefd[0], NULL, e.fd, NULL, PAGE_SIZE, 0), EINVAL,
 			 "splice(pipe -> guest_memfd)");
-	ok &= outcome_is(sendfile(fd, memfd, &off, PAGE_SIZE), EINVAL,
+	ok &= outcome_is(sendfile(e.fd, memfd, &off, PAGE_SIZE), EINVAL,
 			 "sendfile(memfd -> guest_memfd)");
 
 	close(pipefd[0]);
 	close(pipefd[1]);
 	close(memfd);
 	free(buf);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -861,32 +889,22 @@ static bool test_splice_sendfile_rejected(void)
 static bool test_bind_valid(void)
 {
 	static const uint64_t offsets[] = { 0, SZ_2M, BIND_GMEM_SIZE - SLOT_SIZE };
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, BIND_GMEM_SIZE, 0);
-	void *hva = alloc_shared_view(SLOT_SIZE);
+	struct gmem_env e;
 	bool ok = true;
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
-		uint32_t slot = 1 + i;
-
-		ok &= outcome_is(__vm_set_user_memory_region2(vm, slot,
-				KVM_MEM_GUEST_MEMFD, slot_gpa(slot), SLOT_SIZE,
-				hva, fd, offsets[i]), 0,
-				"binding offset 0x%lx", offsets[i]);
-		ok &= outcome_is(delete_slot2(vm, slot, slot_gpa(slot), fd,
-					      offsets[i]), 0,
-				 "deleting the slot at offset 0x%lx", offsets[i]);
-	}
+	gmem_env_create(&e, BIND_GMEM_SIZE, SLOT_SIZE);
+	for (i = 0; i < ARRAY_SIZE(offsets); i++)
+		ok &= bind_outcome(&e, 1 + i, KVM_MEM_GUEST_MEMFD, SLOT_SIZE,
+				   offsets[i], 0, "binding offset 0x%lx",
+				   offsets[i]);
 
 	/* A slot smaller than the file, one page. */
-	ok &= outcome_is(__vm_set_user_memory_region2(vm, 1, KVM_MEM_GUEST_MEMFD,
-			 slot_gpa(1), PAGE_SIZE, hva, fd, PAGE_SIZE), 0,
+	ok &= outcome_is(__vm_set_user_memory_region2(e.vm, 1, KVM_MEM_GUEST_MEMFD,
+			 slot_gpa(1), PAGE_SIZE, e.hva, e.fd, PAGE_SIZE), 0,
 			 "binding one page");
 
-	munmap(hva, SLOT_SIZE);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -939,16 +957,15 @@ static bool test_bind_wrong_fd(void)
 
 static bool test_bind_offset_unaligned(void)
 {
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, BIND_GMEM_SIZE, 0);
-	void *hva = alloc_shared_view(SLOT_SIZE);
+	struct gmem_env e;
 	int bad = 0, first_bad = -1, first_errno = 0;
 	uint64_t offset;
 
+	gmem_env_create(&e, BIND_GMEM_SIZE, SLOT_SIZE);
 	for (offset = 1; offset < PAGE_SIZE; offset++) {
-		int r = __vm_set_user_memory_region2(vm, 1, KVM_MEM_GUEST_MEMFD,
-						     slot_gpa(1), SLOT_SIZE, hva,
-						     fd, offset);
+		int r = __vm_set_user_memory_region2(e.vm, 1, KVM_MEM_GUEST_MEMFD,
+						     slot_gpa(1), SLOT_SIZE, e.hva,
+						     e.fd, offset);
 
 		if (r == -1 && errno == EINVAL)
 			continue;
@@ -957,11 +974,9 @@ static bool test_bind_offset_unaligned(void)
 			first_errno = r ? errno : 0;
 		}
 		if (!r)
-			delete_slot2(vm, 1, slot_gpa(1), fd, offset);
+			delete_slot2(e.vm, 1, slot_gpa(1), e.fd, offset);
 	}
-	munmap(hva, SLOT_SIZE);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return expect(!bad, "%d of %llu unaligned offsets not refused: first 0x%x, errno %d",
 		      bad, PAGE_SIZE - 1, first_bad, first_errno);
 }
@@ -983,31 +998,23 @@ static bool test_bind_past_fd_end(void)
 		{ (~0ull & PAGE_MASK) - PAGE_SIZE, SLOT_SIZE },
 		{ -(uint64_t)SLOT_SIZE, SLOT_SIZE },
 	};
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, BIND_GMEM_SIZE, 0);
-	void *hva = alloc_shared_view(BIND_GMEM_SIZE + SLOT_SIZE);
+	struct gmem_env e;
 	bool ok = true;
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		int r = __vm_set_user_memory_region2(vm, 1, KVM_MEM_GUEST_MEMFD,
-						     slot_gpa(1), cases[i].size,
-						     hva, fd, cases[i].offset);
-
-		ok &= outcome_is(r, EINVAL, "offset 0x%lx size 0x%lx of a 0x%x file",
-				 cases[i].offset, cases[i].size, BIND_GMEM_SIZE);
-		if (!r)
-			delete_slot2(vm, 1, slot_gpa(1), fd, cases[i].offset);
-	}
+	gmem_env_create(&e, BIND_GMEM_SIZE, BIND_GMEM_SIZE + SLOT_SIZE);
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		ok &= bind_outcome(&e, 1, KVM_MEM_GUEST_MEMFD, cases[i].size,
+				   cases[i].offset, EINVAL,
+				   "offset 0x%lx size 0x%lx of a 0x%x file",
+				   cases[i].offset, cases[i].size, BIND_GMEM_SIZE);
 
 	/* The last slot that fits still binds. */
-	ok &= outcome_is(__vm_set_user_memory_region2(vm, 1, KVM_MEM_GUEST_MEMFD,
-			 slot_gpa(1), SLOT_SIZE, hva, fd,
+	ok &= outcome_is(__vm_set_user_memory_region2(e.vm, 1, KVM_MEM_GUEST_MEMFD,
+			 slot_gpa(1), SLOT_SIZE, e.hva, e.fd,
 			 BIND_GMEM_SIZE - SLOT_SIZE), 0, "binding the file's tail");
 
-	munmap(hva, BIND_GMEM_SIZE + SLOT_SIZE);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -1038,57 +1045,35 @@ static bool test_bind_overlap(void)
 		{ "the page after it", SZ_4M, PAGE_SIZE, 0 },
 		{ "the file's tail", BIND_GMEM_SIZE - SZ_2M, SZ_2M, 0 },
 	};
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, BIND_GMEM_SIZE, 0);
-	void *hva = alloc_shared_view(BIND_GMEM_SIZE);
+	struct gmem_env e;
 	bool ok = true;
 	int i;
 
-	vm_set_user_memory_region2(vm, 1, KVM_MEM_GUEST_MEMFD, slot_gpa(1), SZ_2M,
-				   hva, fd, SZ_2M);
+	gmem_env_create(&e, BIND_GMEM_SIZE, BIND_GMEM_SIZE);
+	vm_set_user_memory_region2(e.vm, 1, KVM_MEM_GUEST_MEMFD, slot_gpa(1),
+				   SZ_2M, e.hva, e.fd, SZ_2M);
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		uint32_t slot = 2 + i;
-		int r = __vm_set_user_memory_region2(vm, slot, KVM_MEM_GUEST_MEMFD,
-						     slot_gpa(slot), cases[i].size,
-						     hva, fd, cases[i].offset);
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		ok &= bind_outcome(&e, 2 + i, KVM_MEM_GUEST_MEMFD, cases[i].size,
+				   cases[i].offset, cases[i].want,
+				   "second slot binding %s", cases[i].what);
 
-		ok &= outcome_is(r, cases[i].want, "second slot binding %s",
-				 cases[i].what);
-		if (!r)
-			ok &= outcome_is(delete_slot2(vm, slot, slot_gpa(slot), fd,
-						      cases[i].offset), 0,
-					 "deleting the slot binding %s",
-					 cases[i].what);
-	}
-
-	munmap(hva, BIND_GMEM_SIZE);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
 /* Try @flags on a guest_memfd slot: all of them must be refused. */
 static bool bind_flags_refused(const uint32_t *flags, int n)
 {
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, BIND_GMEM_SIZE, 0);
-	void *hva = alloc_shared_view(SLOT_SIZE);
+	struct gmem_env e;
 	bool ok = true;
 	int i;
 
-	for (i = 0; i < n; i++) {
-		int r = __vm_set_user_memory_region2(vm, 1, flags[i], slot_gpa(1),
-						     SLOT_SIZE, hva, fd, 0);
-
-		ok &= outcome_is(r, EINVAL, "flags 0x%x", flags[i]);
-		if (!r)
-			delete_slot2(vm, 1, slot_gpa(1), fd, 0);
-	}
-
-	munmap(hva, SLOT_SIZE);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_create(&e, BIND_GMEM_SIZE, SLOT_SIZE);
+	for (i = 0; i < n; i++)
+		ok &= bind_outcome(&e, 1, flags[i], SLOT_SIZE, 0, EINVAL,
+				   "flags 0x%x", flags[i]);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -1118,28 +1103,21 @@ static bool test_bind_readonly_rejected(void)
 
 static bool test_region2_unknown_flags(void)
 {
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, BIND_GMEM_SIZE, 0);
-	void *hva = alloc_shared_view(SLOT_SIZE);
+	struct gmem_env e;
 	bool ok = true;
 	int bit, with_gmem;
 
+	gmem_env_create(&e, BIND_GMEM_SIZE, SLOT_SIZE);
 	for (bit = 3; bit < 32; bit++) {
 		for (with_gmem = 0; with_gmem < 2; with_gmem++) {
 			uint32_t flags = BIT(bit) |
 					 (with_gmem ? KVM_MEM_GUEST_MEMFD : 0);
-			int r = __vm_set_user_memory_region2(vm, 1, flags,
-					slot_gpa(1), SLOT_SIZE, hva, fd, 0);
 
-			ok &= outcome_is(r, EINVAL, "flags 0x%x", flags);
-			if (!r)
-				delete_slot2(vm, 1, slot_gpa(1), fd, 0);
+			ok &= bind_outcome(&e, 1, flags, SLOT_SIZE, 0, EINVAL,
+					   "flags 0x%x", flags);
 		}
 	}
-
-	munmap(hva, SLOT_SIZE);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -1202,39 +1180,36 @@ static bool test_bound_slot_immutable(void)
 
 static bool test_bound_slot_delete_rebind(void)
 {
-	struct kvm_vm *vm = create_sw_vm();
-	int fd = vm_create_guest_memfd(vm, BIND_GMEM_SIZE, 0);
-	void *hva = alloc_shared_view(SLOT_SIZE);
+	struct gmem_env e;
 	bool ok = true;
 
-	vm_set_user_memory_region2(vm, 1, KVM_MEM_GUEST_MEMFD, slot_gpa(1),
-				   SLOT_SIZE, hva, fd, 0);
+	gmem_env_create(&e, BIND_GMEM_SIZE, SLOT_SIZE);
+	vm_set_user_memory_region2(e.vm, 1, KVM_MEM_GUEST_MEMFD, slot_gpa(1),
+				   SLOT_SIZE, e.hva, e.fd, 0);
 
-	ok &= outcome_is(delete_slot2(vm, 1, slot_gpa(1), fd, 0), 0,
+	ok &= outcome_is(delete_slot2(e.vm, 1, slot_gpa(1), e.fd, 0), 0,
 			 "deleting the bound slot");
 	/* The range is free again: another slot may take it... */
-	ok &= outcome_is(__vm_set_user_memory_region2(vm, 2, KVM_MEM_GUEST_MEMFD,
-			 slot_gpa(2), SLOT_SIZE, hva, fd, 0), 0,
+	ok &= outcome_is(__vm_set_user_memory_region2(e.vm, 2, KVM_MEM_GUEST_MEMFD,
+			 slot_gpa(2), SLOT_SIZE, e.hva, e.fd, 0), 0,
 			 "binding the freed range from another slot");
-	ok &= outcome_is(delete_slot2(vm, 2, slot_gpa(2), fd, 0), 0,
+	ok &= outcome_is(delete_slot2(e.vm, 2, slot_gpa(2), e.fd, 0), 0,
 			 "deleting the other slot");
 	/* ...or the same slot, at the same GPA. */
-	ok &= outcome_is(__vm_set_user_memory_region2(vm, 1, KVM_MEM_GUEST_MEMFD,
-			 slot_gpa(1), SLOT_SIZE, hva, fd, 0), 0,
+	ok &= outcome_is(__vm_set_user_memory_region2(e.vm, 1, KVM_MEM_GUEST_MEMFD,
+			 slot_gpa(1), SLOT_SIZE, e.hva, e.fd, 0), 0,
 			 "re-binding the same range");
 	/* The re-binding is a real one. */
-	ok &= outcome_is(__vm_set_user_memory_region2(vm, 2, KVM_MEM_GUEST_MEMFD,
-			 slot_gpa(2), SLOT_SIZE, hva, fd, 0), EEXIST,
+	ok &= outcome_is(__vm_set_user_memory_region2(e.vm, 2, KVM_MEM_GUEST_MEMFD,
+			 slot_gpa(2), SLOT_SIZE, e.hva, e.fd, 0), EEXIST,
 			 "binding the re-bound range from another slot");
 	/* Deleting twice: the second finds no slot. */
-	ok &= outcome_is(delete_slot2(vm, 1, slot_gpa(1), fd, 0), 0,
+	ok &= outcome_is(delete_slot2(e.vm, 1, slot_gpa(1), e.fd, 0), 0,
 			 "deleting the re-bound slot");
-	ok &= outcome_is(delete_slot2(vm, 1, slot_gpa(1), fd, 0), EINVAL,
+	ok &= outcome_is(delete_slot2(e.vm, 1, slot_gpa(1), e.fd, 0), EINVAL,
 			 "deleting it again");
 
-	munmap(hva, SLOT_SIZE);
-	close(fd);
-	kvm_vm_free(vm);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -1324,22 +1299,11 @@ static int set_attributes(struct kvm_vm *vm, uint64_t address, uint64_t size,
 }
 
 /* A software-protected VM with a guest_memfd slot at slot_gpa(1). */
-static struct kvm_vm *create_vm_with_gmem_slot(int *fd, void **hva)
+static void create_vm_with_gmem_slot(struct gmem_env *e)
 {
-	struct kvm_vm *vm = create_sw_vm();
-
-	*fd = vm_create_guest_memfd(vm, SLOT_SIZE, 0);
-	*hva = alloc_shared_view(SLOT_SIZE);
-	vm_set_user_memory_region2(vm, 1, KVM_MEM_GUEST_MEMFD, slot_gpa(1),
-				   SLOT_SIZE, *hva, *fd, 0);
-	return vm;
-}
-
-static void destroy_vm_with_gmem_slot(struct kvm_vm *vm, int fd, void *hva)
-{
-	kvm_vm_free(vm);
-	close(fd);
-	munmap(hva, SLOT_SIZE);
+	gmem_env_create(e, SLOT_SIZE, SLOT_SIZE);
+	vm_set_user_memory_region2(e->vm, 1, KVM_MEM_GUEST_MEMFD, slot_gpa(1),
+				   SLOT_SIZE, e->hva, e->fd, 0);
 }
 
 static bool test_attributes_cap(void)
@@ -1379,62 +1343,60 @@ static bool test_attributes_set_valid(void)
 		{ gpa, PAGE_SIZE, KVM_MEMORY_ATTRIBUTE_PRIVATE },
 		{ gpa, SLOT_SIZE, 0 },
 	};
-	void *hva;
-	int fd;
-	struct kvm_vm *vm = create_vm_with_gmem_slot(&fd, &hva);
+	struct gmem_env e;
 	bool ok = true;
 	int i;
 
+	create_vm_with_gmem_slot(&e);
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		ok &= outcome_is(set_attributes(vm, cases[i].address, cases[i].size,
+		ok &= outcome_is(set_attributes(e.vm, cases[i].address, cases[i].size,
 						cases[i].attributes, 0), 0,
 				 "attributes 0x%lx on [0x%lx, +0x%lx)",
 				 cases[i].attributes, cases[i].address,
 				 cases[i].size);
 
-	destroy_vm_with_gmem_slot(vm, fd, hva);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
 static bool test_attributes_flags_rejected(void)
 {
-	void *hva;
-	int fd;
-	struct kvm_vm *vm = create_vm_with_gmem_slot(&fd, &hva);
+	struct gmem_env e;
 	bool ok = true;
 	int bit;
 
+	create_vm_with_gmem_slot(&e);
 	for (bit = 0; bit < 64; bit++)
-		ok &= outcome_is(set_attributes(vm, slot_gpa(1), SLOT_SIZE,
+		ok &= outcome_is(set_attributes(e.vm, slot_gpa(1), SLOT_SIZE,
 						KVM_MEMORY_ATTRIBUTE_PRIVATE,
 						BIT_ULL(bit)), EINVAL,
 				 "flags 0x%llx", BIT_ULL(bit));
 
-	destroy_vm_with_gmem_slot(vm, fd, hva);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
 static bool test_attributes_unsupported_bits(void)
 {
-	void *hva;
-	int fd;
-	struct kvm_vm *vm = create_vm_with_gmem_slot(&fd, &hva);
-	uint64_t supported = vm_check_cap(vm, KVM_CAP_MEMORY_ATTRIBUTES);
+	struct gmem_env e;
+	uint64_t supported;
 	bool ok = true;
 	int bit;
 
+	create_vm_with_gmem_slot(&e);
+	supported = vm_check_cap(e.vm, KVM_CAP_MEMORY_ATTRIBUTES);
 	for (bit = 0; bit < 64; bit++) {
 		if (supported & BIT_ULL(bit))
 			continue;
-		ok &= outcome_is(set_attributes(vm, slot_gpa(1), SLOT_SIZE,
+		ok &= outcome_is(set_attributes(e.vm, slot_gpa(1), SLOT_SIZE,
 						BIT_ULL(bit), 0), EINVAL,
 				 "attributes 0x%llx", BIT_ULL(bit));
-		ok &= outcome_is(set_attributes(vm, slot_gpa(1), SLOT_SIZE,
+		ok &= outcome_is(set_attributes(e.vm, slot_gpa(1), SLOT_SIZE,
 						BIT_ULL(bit) | supported, 0), EINVAL,
 				 "attributes 0x%llx", BIT_ULL(bit) | supported);
 	}
 
-	destroy_vm_with_gmem_slot(vm, fd, hva);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -1461,17 +1423,16 @@ static bool test_attributes_bad_range(void)
 		{ gpa, -gpa },
 		{ gpa, ~0ull & PAGE_MASK },
 	};
-	void *hva;
-	int fd;
-	struct kvm_vm *vm = create_vm_with_gmem_slot(&fd, &hva);
+	struct gmem_env e;
 	bool ok = true;
 	int i, attr;
 
+	create_vm_with_gmem_slot(&e);
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		for (attr = 0; attr < 2; attr++) {
 			uint64_t attributes = attr ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
 
-			ok &= outcome_is(set_attributes(vm, cases[i].address,
+			ok &= outcome_is(set_attributes(e.vm, cases[i].address,
 							cases[i].size, attributes, 0),
 					 EINVAL, "attributes 0x%lx on [0x%lx, +0x%lx)",
 					 attributes, cases[i].address,
@@ -1479,7 +1440,7 @@ static bool test_attributes_bad_range(void)
 		}
 	}
 
-	destroy_vm_with_gmem_slot(vm, fd, hva);
+	gmem_env_destroy(&e);
 	return ok;
 }
 
@@ -1503,10 +1464,7 @@ static bool test_attributes_default_vm_rejected(void)
 	return ok;
 }
 
-static const struct {
-	bool (*fn)(void);
-	const char *name;
-} tests[] = {
+static const struct privmem_test tests[] = {
 	{ test_caps_advertised, "caps_advertised" },
 	{ test_vm_types_advertised, "vm_types_advertised" },
 	{ test_vm_type_unknown_rejected, "vm_type_unknown_rejected" },
@@ -1554,15 +1512,8 @@ static const struct {
 
 int main(void)
 {
-	int i;
-
 	ksft_print_header();
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD));
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM));
-	ksft_set_plan(ARRAY_SIZE(tests));
-
-	for (i = 0; i < ARRAY_SIZE(tests); i++)
-		ksft_test_result(tests[i].fn(), "%s\n", tests[i].name);
-
-	ksft_finished();
+	privmem_run_tests(tests, ARRAY_SIZE(tests));
 }

@@ -28,6 +28,7 @@
 #include "kvm_util.h"
 #include "processor.h"
 #include "privmem_util.h"
+#include "privmem_vm.h"
 #include "kselftest.h"
 
 #define TEST_SLOT		10
@@ -199,48 +200,74 @@ static bool shared_view_untouched(struct test_vm *t)
 	return true;
 }
 
-static bool test_prefault_normal_slot(void)
+/*
+ * Pre-fault the sub-ranges of a new VM's test slot: a guest_memfd slot if
+ * @gmem, its memory private if @private as well.
+ */
+static bool prefault_new_slot(unsigned long type, bool gmem, bool private,
+			      const char *what)
 {
 	struct test_vm t;
 	bool ok;
 
-	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, false);
-	ok = prefault_slot_ranges(t.vcpu, t.size, "an ordinary slot");
+	test_vm_create(&t, type, TEST_SIZE, gmem);
+	if (private)
+		vm_mem_set_private(t.vm, TEST_GPA, t.size);
+	ok = prefault_slot_ranges(t.vcpu, t.size, what);
 	test_vm_destroy(&t);
 	return ok;
+}
+
+/* The guest can use the whole slot, and its writes stay private. */
+static bool guest_uses_slot(struct test_vm *t)
+{
+	return run_guest(t) && shared_view_untouched(t);
+}
+
+static bool test_prefault_normal_slot(void)
+{
+	return prefault_new_slot(KVM_X86_SW_PROTECTED_VM, false, false,
+				 "an ordinary slot");
 }
 
 static bool test_prefault_default_vm(void)
 {
-	struct test_vm t;
-	bool ok;
-
-	test_vm_create(&t, KVM_X86_DEFAULT_VM, TEST_SIZE, false);
-	ok = prefault_slot_ranges(t.vcpu, t.size, "a default VM's slot");
-	test_vm_destroy(&t);
-	return ok;
+	return prefault_new_slot(KVM_X86_DEFAULT_VM, false, false,
+				 "a default VM's slot");
 }
 
 static bool test_prefault_private(void)
 {
-	struct test_vm t;
-	bool ok;
-
-	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, true);
-	vm_mem_set_private(t.vm, TEST_GPA, t.size);
-	ok = prefault_slot_ranges(t.vcpu, t.size, "private guest_memfd memory");
-	test_vm_destroy(&t);
-	return ok;
+	return prefault_new_slot(KVM_X86_SW_PROTECTED_VM, true, true,
+				 "private guest_memfd memory");
 }
 
 static bool test_prefault_shared_in_gmem_slot(void)
 {
-	struct test_vm t;
+	return prefault_new_slot(KVM_X86_SW_PROTECTED_VM, true, false,
+				 "shared memory of a guest_memfd slot");
+}
+
+/*
+ * A pre-fault of [gpa, +size) with @flags that must fail with @want, and
+ * make no progress: the range comes back as it went in.
+ */
+static bool prefault_refused(struct kvm_vcpu *vcpu, uint64_t gpa,
+			     uint64_t size, uint64_t flags, int want,
+			     const char *what)
+{
+	struct kvm_pre_fault_memory range = {
+		.gpa = gpa,
+		.size = size,
+		.flags = flags,
+	};
 	bool ok;
 
-	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, true);
-	ok = prefault_slot_ranges(t.vcpu, t.size, "shared memory of a guest_memfd slot");
-	test_vm_destroy(&t);
+	ok = outcome_is(__vcpu_pre_fault_memory(vcpu, &range), want,
+			"pre-faulting %s", what);
+	ok &= expect(range.gpa == gpa && range.size == size,
+		     "%s: range changed to gpa 0x%llx size 0x%llx without progress",
+		     what, range.gpa, range.size);
 	return ok;
 }
 
@@ -264,18 +291,9 @@ static bool test_prefault_outside_memslot(void)
 
 	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, false);
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct kvm_pre_fault_memory range = {
-			.gpa = cases[i].gpa,
-			.size = cases[i].size,
-		};
-
-		ok &= outcome_is(__vcpu_pre_fault_memory(t.vcpu, &range), ENOENT,
-				 "pre-faulting %s", cases[i].what);
-		ok &= expect(range.gpa == cases[i].gpa && range.size == cases[i].size,
-			     "%s: range changed to gpa 0x%llx size 0x%llx without progress",
-			     cases[i].what, range.gpa, range.size);
-	}
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		ok &= prefault_refused(t.vcpu, cases[i].gpa, cases[i].size, 0,
+				       ENOENT, cases[i].what);
 
 	test_vm_destroy(&t);
 	return ok;
@@ -302,11 +320,8 @@ static bool test_prefault_partial(void)
 		     "after the first call: gpa 0x%llx size 0x%llx, want 0x%lx 0x%lx",
 		     range.gpa, range.size, end, gpa + size - end);
 
-	ok &= outcome_is(__vcpu_pre_fault_memory(t.vcpu, &range), ENOENT,
-			 "pre-faulting the rest, past the slot");
-	ok &= expect(range.gpa == end && range.size == gpa + size - end,
-		     "after the second call: gpa 0x%llx size 0x%llx, want 0x%lx 0x%lx",
-		     range.gpa, range.size, end, gpa + size - end);
+	ok &= prefault_refused(t.vcpu, range.gpa, range.size, 0, ENOENT,
+			       "the rest, past the slot");
 
 	test_vm_destroy(&t);
 	return ok;
@@ -343,19 +358,9 @@ static bool test_prefault_bad_input(void)
 
 	test_vm_create(&t, KVM_X86_SW_PROTECTED_VM, TEST_SIZE, false);
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct kvm_pre_fault_memory range = {
-			.gpa = cases[i].gpa,
-			.size = cases[i].size,
-			.flags = cases[i].flags,
-		};
-
-		ok &= outcome_is(__vcpu_pre_fault_memory(t.vcpu, &range), EINVAL,
-				 "%s", cases[i].what);
-		ok &= expect(range.gpa == cases[i].gpa && range.size == cases[i].size,
-			     "%s: range changed to gpa 0x%llx size 0x%llx",
-			     cases[i].what, range.gpa, range.size);
-	}
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		ok &= prefault_refused(t.vcpu, cases[i].gpa, cases[i].size,
+				       cases[i].flags, EINVAL, cases[i].what);
 
 	test_vm_destroy(&t);
 	return ok;
@@ -370,8 +375,7 @@ static bool test_prefault_private_then_guest_rw(void)
 	vm_mem_set_private(t.vm, TEST_GPA, t.size);
 
 	ok = prefault_all(t.vcpu, TEST_GPA, t.size, "private memory");
-	ok = ok && run_guest(&t);
-	ok = ok && shared_view_untouched(&t);
+	ok = ok && guest_uses_slot(&t);
 
 	test_vm_destroy(&t);
 	return ok;
@@ -396,8 +400,7 @@ static bool test_prefault_fallocated_and_not(void)
 	ok = prefault_all(t.vcpu, TEST_GPA, half, "fallocate()d private memory");
 	ok &= prefault_all(t.vcpu, TEST_GPA + half, half,
 			   "private memory never allocated");
-	ok = ok && run_guest(&t);
-	ok = ok && shared_view_untouched(&t);
+	ok = ok && guest_uses_slot(&t);
 
 	test_vm_destroy(&t);
 	return ok;
@@ -479,10 +482,7 @@ static bool test_prefault_races_memslot_delete(void)
 	return ok && calls > 0 && f.flips > 0;
 }
 
-static const struct {
-	bool (*fn)(void);
-	const char *name;
-} tests[] = {
+static const struct privmem_test tests[] = {
 	{ test_prefault_normal_slot, "prefault_normal_slot" },
 	{ test_prefault_default_vm, "prefault_default_vm" },
 	{ test_prefault_private, "prefault_private" },
@@ -497,16 +497,9 @@ static const struct {
 
 int main(void)
 {
-	int i;
-
 	ksft_print_header();
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_PRE_FAULT_MEMORY));
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_GUEST_MEMFD));
 	TEST_REQUIRE(kvm_check_cap(KVM_CAP_VM_TYPES) & BIT(KVM_X86_SW_PROTECTED_VM));
-	ksft_set_plan(ARRAY_SIZE(tests));
-
-	for (i = 0; i < ARRAY_SIZE(tests); i++)
-		ksft_test_result(tests[i].fn(), "%s\n", tests[i].name);
-
-	ksft_finished();
+	privmem_run_tests(tests, ARRAY_SIZE(tests));
 }

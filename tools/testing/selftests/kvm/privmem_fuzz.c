@@ -56,6 +56,7 @@
 #include <sys/stat.h>
 
 #include "privmem_util.h"
+#include "privmem_vm.h"
 #include "kvm_util.h"
 #include "processor.h"
 #include "kselftest.h"
@@ -1869,21 +1870,14 @@ int main(int argc, char *argv[])
 
 	while ((opt = getopt(argc, argv, "r:n:w:vh")) != -1) {
 		switch (opt) {
-		case 'r':
-			seed = strtoull(optarg, NULL, 0);
-			break;
 		case 'n':
 			nr_calls = strtod(optarg, NULL);
 			break;
 		case 'w':
 			watchdog_seconds = strtoul(optarg, NULL, 0);
 			break;
-		case 'v':
-			verbose = true;
-			break;
 		default:
-			usage(argv[0]);
-			exit(opt == 'h' ? 0 : KSFT_FAIL);
+			privmem_common_opt(opt, argv[0], usage, &seed, &verbose);
 		}
 	}
 	if (!seed) {

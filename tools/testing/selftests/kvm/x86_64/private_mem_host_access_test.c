@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "privmem_util.h"
+#include "privmem_vm.h"
 #include "kvm_util.h"
 #include "processor.h"
 #include "kselftest.h"
@@ -763,14 +764,8 @@ int main(void)
 	/* Before any private memory exists: all of RAM, if /dev/mem lets us. */
 	map_devmem();
 
-	vm = __vm_create_type_with_vcpus(KVM_X86_SW_PROTECTED_VM, 1, TEST_NPAGES,
-					 guest_code, &vcpu);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
-				    TEST_SLOT, TEST_NPAGES, 0);
-	virt_map(vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
-	fd = vm_create_guest_memfd(vm, TEST_SIZE, 0);
-	vm_mem_region_bind_guest_memfd(vm, TEST_SLOT, fd, 0);
-	vm_mem_set_private(vm, TEST_GPA, TEST_SIZE);
+	vm = privmem_vm_create(guest_code, &vcpu, TEST_SLOT, TEST_GPA,
+			       TEST_NPAGES, &fd);
 	hva = addr_gpa2hva(vm, TEST_GPA);
 
 	guest_key = key;

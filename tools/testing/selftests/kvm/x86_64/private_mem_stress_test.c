@@ -56,6 +56,7 @@
 #include <unistd.h>
 
 #include "privmem_util.h"
+#include "privmem_vm.h"
 #include "kvm_util.h"
 #include "processor.h"
 #include "kselftest.h"
@@ -1156,18 +1157,11 @@ int main(int argc, char *argv[])
 		case 'l':
 			vm_seconds = atof(optarg);
 			break;
-		case 'r':
-			seed = strtoull(optarg, NULL, 0);
-			break;
 		case 'x':
 			no_threads = strtoul(optarg, NULL, 0);
 			break;
-		case 'v':
-			verbose = true;
-			break;
 		default:
-			usage(argv[0]);
-			exit(opt == 'h' ? 0 : KSFT_FAIL);
+			privmem_common_opt(opt, argv[0], usage, &seed, &verbose);
 		}
 	}
 	TEST_ASSERT(seconds > 0 && vm_seconds > 0, "durations must be positive");
