@@ -16,8 +16,8 @@ for r in "${runs[@]}"; do
 done
 
 step "ratios ($VARIANT kernel), direct map removed vs kept, each from one boot"
-printf '%-32s %10s %10s\n' ratio removed kept
+printf '%-36s %10s %10s\n' ratio removed kept
 while IFS=': ' read -r key val; do
 	kept=$(sed -n "s/^$key: //p" "$OUT/ratios-kept.txt")
-	printf '%-32s %10s %10s\n' "$key" "$val" "${kept:--}"
+	printf '%-36s %10s %10s\n' "$key" "$val" "${kept:--}"
 done < "$OUT/ratios-removed.txt"
