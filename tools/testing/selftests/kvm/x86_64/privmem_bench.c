@@ -301,13 +301,32 @@ static double guest_cmd(struct bench *b, uint64_t cmd, uint64_t gpa,
 	return t;
 }
 
+/* GiB/s of a first-touch memset of a fresh 256 MiB MADV_HUGEPAGE mapping. */
+static double memset_gib_per_sec(void)
+{
+	char *map, *p;
+	double t0, t;
+
+	map = mmap(NULL, BENCH_SIZE + SZ_2M, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(map != MAP_FAILED, "mmap of 256 MiB failed");
+	p = (char *)(((uintptr_t)map + SZ_2M - 1) & ~(SZ_2M - 1));
+	madvise(p, BENCH_SIZE, MADV_HUGEPAGE);
+	t0 = now_sec();
+	memset(p, 0x5a, BENCH_SIZE);
+	t = now_sec() - t0;
+	TEST_ASSERT(READ_ONCE(p[BENCH_SIZE - 1]) == 0x5a,
+		    "memset did not happen");
+	munmap(map, BENCH_SIZE + SZ_2M);
+	return (double)BENCH_SIZE / (1ul << 30) / t;
+}
+
 /* (1) fallocate of a fresh guest_memfd vs first-touch memset, GiB/s. */
 static double bench_populate(struct bench *b)
 {
 	const double gib = (double)BENCH_SIZE / (1ul << 30);
 	double gmem[REPS], mset[REPS], t0, t, g, m;
 	int fd, i, r;
-	char *map, *p;
 
 	for (i = 0; i < REPS; i++) {
 		fd = vm_create_guest_memfd(b->vm, BENCH_SIZE, 0);
@@ -318,18 +337,7 @@ static double bench_populate(struct bench *b)
 		gmem[i] = gib / t;
 		close(fd);
 
-		map = mmap(NULL, BENCH_SIZE + SZ_2M, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		TEST_ASSERT(map != MAP_FAILED, "mmap of 256 MiB failed");
-		p = (char *)(((uintptr_t)map + SZ_2M - 1) & ~(SZ_2M - 1));
-		madvise(p, BENCH_SIZE, MADV_HUGEPAGE);
-		t0 = now_sec();
-		memset(p, 0x5a, BENCH_SIZE);
-		t = now_sec() - t0;
-		TEST_ASSERT(READ_ONCE(p[BENCH_SIZE - 1]) == 0x5a,
-			    "memset did not happen");
-		mset[i] = gib / t;
-		munmap(map, BENCH_SIZE + SZ_2M);
+		mset[i] = memset_gib_per_sec();
 	}
 	g = median(gmem, REPS);
 	m = median(mset, REPS);
@@ -576,7 +584,6 @@ static double bench_gig_populate(struct bench *b)
 {
 	double gmem[REPS], mset[REPS], t0, t;
 	int i, r;
-	char *map, *p;
 
 	for (i = 0; i < REPS; i++) {
 		t0 = now_sec();
@@ -588,16 +595,7 @@ static double bench_gig_populate(struct bench *b)
 		gmem[i] = 1.0 / t;
 		guest_memfd_punch_hole(b->gig_fd, 0, GIG_SIZE);
 
-		map = mmap(NULL, BENCH_SIZE + SZ_2M, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		TEST_ASSERT(map != MAP_FAILED, "mmap of 256 MiB failed");
-		p = (char *)(((uintptr_t)map + SZ_2M - 1) & ~(SZ_2M - 1));
-		madvise(p, BENCH_SIZE, MADV_HUGEPAGE);
-		t0 = now_sec();
-		memset(p, 0x5a, BENCH_SIZE);
-		t = now_sec() - t0;
-		mset[i] = (double)BENCH_SIZE / (1ul << 30) / t;
-		munmap(map, BENCH_SIZE + SZ_2M);
+		mset[i] = memset_gib_per_sec();
 	}
 	printf("# populate 1 GiB from the pool: %.3f GiB/s, memset %.3f GiB/s\n",
 	       median(gmem, REPS), median(mset, REPS));
