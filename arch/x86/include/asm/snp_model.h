@@ -214,6 +214,9 @@ int snp_model_psmash(struct snp_model *m, u64 spa);
 void snp_model_rmpread(struct snp_model *m, u64 pfn, struct snp_rmp_state *st);
 int snp_model_rmp_raw(struct snp_model *m, u64 pfn, u64 *lo, u64 *hi);
 void snp_model_inject_inuse(struct snp_model *m, unsigned int count);
+void snp_model_walk_assigned(struct snp_model *m,
+			     void (*fn)(u64 pfn, const struct snp_rmp_state *st, void *data),
+			     void *data);
 
 u64 snp_model_npt_check(struct snp_model *m, u32 asid, u64 gpa, u64 pfn,
 			enum pg_level level, bool private);
@@ -274,6 +277,13 @@ static inline int snp_model_rmp_raw(struct snp_model *m, u64 pfn, u64 *lo, u64 *
 }
 
 static inline void snp_model_inject_inuse(struct snp_model *m, unsigned int count)
+{
+}
+
+static inline void snp_model_walk_assigned(struct snp_model *m,
+					   void (*fn)(u64 pfn, const struct snp_rmp_state *st,
+						      void *data),
+					   void *data)
 {
 }
 

@@ -25,11 +25,13 @@
 #define pr_fmt(fmt) "kvm-snp: " fmt
 
 #include <linux/bitfield.h>
+#include <linux/debugfs.h>
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/snp_model.h>
+#include <asm/trapnr.h>
 
 #include "../kvm_cache_regs.h"
 #include "../mmu.h"
@@ -63,6 +65,9 @@ struct kvm_snp {
 	struct page *gctx;		/* guest context, from LAUNCH_START */
 	atomic_long_t nr_private;	/* pages assigned to the guest */
 	u64 *ghcb_msr;			/* MSR_AMD64_SEV_ES_GHCB, per vCPU index */
+	atomic_long_t nr_vc;		/* #VC injected, for the audit */
+	struct kvm *kvm;
+	struct list_head link;		/* in snp_vms */
 };
 
 /* LAUNCH_UPDATE's arguments for snp_launch_page(). */
@@ -74,8 +79,17 @@ struct snp_launch_args {
 
 static const struct kvm_private_backend snp_backend;
 static bool snp_ready;
+static bool snp_available(void);
 static DEFINE_MUTEX(snp_asid_lock);
 static DECLARE_BITMAP(snp_asid_used, SNP_MODEL_MAX_ASID + 1);
+/*
+ * Every SNP VM, for the debugfs audit.  A VM leaves the list in its
+ * vm_destroy, so one found under the lock has its struct kvm and its
+ * mmu_lock still there, even when its MMU is already torn down.
+ */
+static LIST_HEAD(snp_vms);
+static DEFINE_MUTEX(snp_vms_lock);
+static struct dentry *snp_debugfs_dir;
 
 static struct kvm_snp *to_snp(struct kvm *kvm)
 {
@@ -562,6 +576,56 @@ int snp_ghcb_msr_access(struct kvm_vcpu *vcpu, u64 *data, bool write)
 	return 0;
 }
 
+/**
+ * snp_sev_status - MSR_AMD64_SEV (SEV_STATUS) of an SNP VM's vCPU
+ * @vcpu: the vCPU
+ * @data: where to read it to
+ *
+ * What an SNP guest reads to learn that it is one: SEV, SEV-ES and SNP
+ * active, once KVM_SEV_INIT2 made the VM an SNP guest.  Read-only, as on
+ * the hardware: a write is not taken here, so it gets #GP.
+ *
+ * Return: 0, or -ENOENT if @vcpu's VM is not an SNP guest (yet).
+ */
+int snp_sev_status(struct kvm_vcpu *vcpu, u64 *data)
+{
+	struct kvm_snp *snp = snp_of(vcpu->kvm);
+
+	/* Pairs with INIT2's release. */
+	if (!snp || !smp_load_acquire(&snp->active))
+		return -ENOENT;
+	*data = MSR_AMD64_SEV_ENABLED | MSR_AMD64_SEV_ES_ENABLED |
+		MSR_AMD64_SEV_SNP_ENABLED;
+	return 0;
+}
+
+/**
+ * snp_dev_get_attr - the KVM_X86_GRP_SEV attributes of /dev/kvm
+ * @group: the attribute group
+ * @attr: the attribute
+ * @val: its value
+ *
+ * How upstream's clients learn what KVM_SEV_INIT2 and LAUNCH_START take:
+ * the VMSA features (none with the model) and the SNP policy bits.
+ *
+ * Return: 0, or -ENXIO for an attribute that is not there (no SNP).
+ */
+int snp_dev_get_attr(u32 group, u64 attr, u64 *val)
+{
+	if (group != KVM_X86_GRP_SEV || !snp_available())
+		return -ENXIO;
+	switch (attr) {
+	case KVM_X86_SEV_VMSA_FEATURES:
+		*val = SNP_VMSA_FEATURES;
+		return 0;
+	case KVM_X86_SNP_POLICY_BITS:
+		*val = SNP_POLICY_VALID & ~SNP_POLICY_SINGLE_SOCKET;
+		return 0;
+	default:
+		return -ENXIO;
+	}
+}
+
 static void snp_skip_insn(struct kvm_vcpu *vcpu)
 {
 	kvm_rip_write(vcpu, kvm_rip_read(vcpu) + SNP_INSN_LEN);
@@ -649,6 +713,58 @@ static int snp_insn_page(struct kvm_vcpu *vcpu, gpa_t *gpa, kvm_pfn_t *pfn)
 }
 
 /*
+ * Whether a private access to @gpa raises #VC (page not validated) on
+ * the hardware: the RMP entry of the page guest_memfd has there is this
+ * guest's at @gpa, of the size it has, but not validated.  Private faults
+ * never map such a page (see snp_map_check()); this tells why a fault
+ * refused.
+ */
+static bool snp_gpa_unvalidated(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	struct kvm_snp *snp = snp_of(vcpu->kvm);
+	gfn_t gfn = gpa_to_gfn(gpa);
+	struct kvm_memory_slot *slot;
+	struct snp_rmp_state st;
+	kvm_pfn_t pfn;
+	int order;
+	u64 code;
+
+	if (!snp || !kvm_mem_is_private(vcpu->kvm, gfn))
+		return false;
+	slot = gfn_to_memslot(vcpu->kvm, gfn);
+	if (!slot || !kvm_slot_can_be_private(slot) ||
+	    kvm_gmem_get_pfn(vcpu->kvm, slot, gfn, &pfn, &order))
+		return false;
+	kvm_release_pfn_clean(pfn);
+
+	snp_model_rmpread(snp_model(), pfn, &st);
+	return snp_model_guest_access(snp_model(), snp->asid, 0, gpa, pfn,
+				      st.huge ? PG_LEVEL_2M : PG_LEVEL_4K,
+				      SNP_ACCESS_ENC, &code) == SNP_ACCESS_VC;
+}
+
+/**
+ * snp_handle_npf - what a nested page fault of an SNP guest ends in
+ * @vcpu: the vCPU
+ * @gpa: the faulting GPA
+ * @r: what kvm_mmu_page_fault() returned for it
+ *
+ * A private fault refused because the guest has not validated the page
+ * is, on the hardware, an access that raises #VC with the error code
+ * 0x404 in the guest: inject it and resume the guest.
+ *
+ * Return: @r, or 1 when the guest gets #VC.
+ */
+int snp_handle_npf(struct kvm_vcpu *vcpu, gpa_t gpa, int r)
+{
+	if (r != -EFAULT || !snp_gpa_unvalidated(vcpu, gpa))
+		return r;
+	kvm_queue_exception_e(vcpu, X86_TRAP_VC, SNP_VC_PAGE_NOT_VALIDATED);
+	atomic_long_inc(&to_snp(vcpu->kvm)->nr_vc);
+	return 1;
+}
+
+/*
  * The nested page fault the hardware takes when the instruction's page is
  * not the guest's in the RMP: PSMASH on a size mismatch, fault a private
  * page in, and execute the instruction again; a page that is not private
@@ -657,15 +773,32 @@ static int snp_insn_page(struct kvm_vcpu *vcpu, gpa_t *gpa, kvm_pfn_t *pfn)
  */
 static int snp_insn_npf(struct kvm_vcpu *vcpu, gpa_t gpa, kvm_pfn_t pfn, u64 err)
 {
+	gfn_t gfn_2m = ALIGN_DOWN(gpa_to_gfn(gpa), PTRS_PER_PMD);
+	int r;
+
 	if (pfn && (err & SNP_NPF_SIZEM)) {
-		snp_model_psmash(snp_model(), PFN_PHYS(ALIGN_DOWN(pfn, PTRS_PER_PMD)));
+		snp_psmash(pfn);
+		/* No 2 MiB NPT entry may outlive the 2 MiB RMP page. */
+		kvm_zap_gfn_range(vcpu->kvm, gfn_2m, gfn_2m + PTRS_PER_PMD);
 		return 1;
 	}
 	if (!pfn) {
 		kvm_prepare_memory_fault_exit(vcpu, gpa & PAGE_MASK, PAGE_SIZE, true);
 		return -EFAULT;
 	}
-	return kvm_mmu_page_fault(vcpu, gpa, PFERR_WRITE_MASK | PFERR_USER_MASK, NULL, 0);
+	r = kvm_mmu_page_fault(vcpu, gpa, PFERR_WRITE_MASK | PFERR_USER_MASK, NULL, 0);
+	/* Assigned now, and not mapped until validated: what PVALIDATE needs. */
+	if (r == -EFAULT && snp_gpa_unvalidated(vcpu, gpa))
+		return 1;
+	return r;
+}
+
+static void snp_zap_validated(struct kvm *kvm, gpa_t gpa, bool huge)
+{
+	gfn_t n = huge ? PTRS_PER_PMD : 1;
+	gfn_t gfn = ALIGN_DOWN(gpa_to_gfn(gpa), n);
+
+	kvm_zap_gfn_range(kvm, gfn, gfn + n);
 }
 
 static int snp_page_insn(struct kvm_vcpu *vcpu, struct kvm_snp *snp, bool pvalidate)
@@ -685,6 +818,12 @@ static int snp_page_insn(struct kvm_vcpu *vcpu, struct kvm_snp *snp, bool pvalid
 				    kvm_rcx_read(vcpu), kvm_rdx_read(vcpu), &res);
 	switch (res.outcome) {
 	case SNP_INSN_DONE:
+		/*
+		 * A page the guest rescinded must fault again (#VC) on its
+		 * next access, as the hardware checks Validated each time.
+		 */
+		if (pvalidate && !res.rax && !res.cf && !kvm_rdx_read(vcpu))
+			snp_zap_validated(vcpu->kvm, gpa, kvm_rcx_read(vcpu) & 1);
 		kvm_rax_write(vcpu, res.rax);
 		rflags = kvm_get_rflags(vcpu) & ~(X86_EFLAGS_CF | X86_EFLAGS_PF |
 						  X86_EFLAGS_AF | X86_EFLAGS_ZF |
@@ -782,12 +921,21 @@ static int snp_max_level(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn)
 static int snp_map_check(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int level)
 {
 	struct kvm_snp *snp = to_snp(kvm);
+	struct snp_rmp_state st;
 	u64 bits;
 
 	bits = snp_model_npt_check(snp_model(), snp->asid, gfn_to_gpa(gfn), pfn,
 				   level, true);
-	if (!bits)
-		return 0;
+	if (!bits) {
+		/*
+		 * The hardware maps an unvalidated page and raises #VC at
+		 * each access; the emulator checks nothing at access time,
+		 * so the page stays unmapped until the guest validates it,
+		 * and each access faults (snp_handle_npf()).
+		 */
+		snp_model_rmpread(snp_model(), pfn, &st);
+		return st.validated ? 0 : -EFAULT;
+	}
 	/* Under mmu_lock: one PSMASH, and a busy entry retries the fault. */
 	if ((bits & SNP_NPF_SIZEM) && level == PG_LEVEL_4K &&
 	    snp_max_level(kvm, pfn, gfn) == PG_LEVEL_2M) {
@@ -835,7 +983,11 @@ static int snp_vm_init(struct kvm *kvm)
 		kfree(snp);
 		return -ENOMEM;
 	}
+	snp->kvm = kvm;
 	kvm->arch.private_state = snp;
+	mutex_lock(&snp_vms_lock);
+	list_add_tail(&snp->link, &snp_vms);
+	mutex_unlock(&snp_vms_lock);
 	return 0;
 }
 
@@ -849,6 +1001,9 @@ static void snp_vm_destroy(struct kvm *kvm)
 
 	if (!snp)
 		return;
+	mutex_lock(&snp_vms_lock);
+	list_del(&snp->link);
+	mutex_unlock(&snp_vms_lock);
 	WARN_ON_ONCE(atomic_long_read(&snp->nr_private));
 	if (snp->gctx)
 		snp_decommission(snp);
@@ -857,6 +1012,189 @@ static void snp_vm_destroy(struct kvm *kvm)
 	kvm->arch.private_state = NULL;
 	kvfree(snp->ghcb_msr);
 	kfree(snp);
+}
+
+/* ---- debugfs: the invariant audit and the attack knob ------------------ */
+
+struct snp_audit {
+	struct seq_file *sf;
+	struct kvm_snp *snp;
+	unsigned long leaves;
+	unsigned long violations;
+	unsigned long direct_mapped;
+};
+
+/* At most this many violations are shown one by one, per VM. */
+#define SNP_AUDIT_SHOW		8
+
+/*
+ * One present private NPT entry: the RMP check the hardware would make of
+ * an access through it (this guest's ASID, the entry's GPA, the entry's
+ * size, mutable), and Validated, without which no access may go through
+ * (#VC), so none may be mapped here.
+ */
+static void snp_audit_leaf(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int level,
+			   void *data)
+{
+	struct snp_audit *a = data;
+	struct snp_rmp_state st;
+	u64 bits;
+
+	a->leaves++;
+	bits = snp_model_npt_check(snp_model(), a->snp->asid, gfn_to_gpa(gfn), pfn,
+				   level, true);
+	snp_model_rmpread(snp_model(), pfn, &st);
+	if (!bits && st.validated)
+		return;
+	if (a->violations++ < SNP_AUDIT_SHOW)
+		seq_printf(a->sf,
+			   "violation asid %u gfn %llx pfn %llx level %d npf %llx rmp asid %u gpa %llx assigned %d huge %d validated %d\n",
+			   a->snp->asid, gfn, pfn, level, bits, st.asid, st.gpa,
+			   st.assigned, st.huge, st.validated);
+}
+
+/* A guest's page that the host kernel can still reach through its direct map. */
+static void snp_audit_direct_map(u64 pfn, const struct snp_rmp_state *st, void *data)
+{
+	struct snp_audit *a = data;
+	unsigned int level;
+	pte_t *pte;
+
+	if (!pfn_valid(pfn))
+		return;
+	pte = lookup_address((unsigned long)pfn_to_kaddr(pfn), &level);
+	if (pte && pte_present(*pte))
+		a->direct_mapped++;
+}
+
+/*
+ * The invariants of SNP guests' private memory, checked now: for every
+ * SNP VM, every present private NPT entry is one the RMP accepts for an
+ * access (owner, GPA, size, mutable) of a validated page; and how many
+ * guest-assigned pages the direct map still reaches (0 unless private
+ * memory keeps them there: privmem.direct_map=1).  Tests read it after
+ * each step; it is exact while the VMs it walks do not change.
+ */
+static int snp_audit_show(struct seq_file *sf, void *unused)
+{
+	struct snp_audit total = { .sf = sf };
+	struct kvm_snp *snp;
+
+	mutex_lock(&snp_vms_lock);
+	list_for_each_entry(snp, &snp_vms, link) {
+		struct snp_audit a = { .sf = sf, .snp = snp };
+
+		/* Pairs with INIT2's release: the ASID is set. */
+		if (!smp_load_acquire(&snp->active))
+			continue;
+		kvm_tdp_mmu_walk_private_leaves(snp->kvm, snp_audit_leaf, &a);
+		seq_printf(sf, "vm asid %u private_leaves %lu violations %lu vc %lu\n",
+			   snp->asid, a.leaves, a.violations, atomic_long_read(&snp->nr_vc));
+		total.leaves += a.leaves;
+		total.violations += a.violations;
+	}
+	mutex_unlock(&snp_vms_lock);
+	snp_model_walk_assigned(snp_model(), snp_audit_direct_map, &total);
+	seq_printf(sf, "private_leaves %lu\nviolations %lu\ndirect_mapped %lu\n",
+		   total.leaves, total.violations, total.direct_mapped);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(snp_audit);
+
+/*
+ * "reassign ASID GPA TO_ASID TO_GPA": what a buggy or hostile host could
+ * do with RMPUPDATE, which does not refuse it: give the page of the guest
+ * with ASID at GPA to TO_ASID at TO_GPA (the same guest at another GPA, or
+ * another guest), leaving the victim's NPT entry as it is.  The audit
+ * then shows the stale entry.
+ * "flush ASID GPA": the next access of that guest at GPA goes through the
+ * RMP check again, as every access does on the hardware; the emulator
+ * keeps translations, so drop them.  The victim then faults.
+ */
+static int snp_attack(u32 asid, gpa_t gpa, u32 to_asid, gpa_t to_gpa, bool reassign)
+{
+	struct snp_rmpupdate_desc d = {
+		.gpa		= to_gpa,
+		.assigned	= 1,
+		.asid		= to_asid,
+	};
+	struct kvm_memory_slot *slot;
+	struct snp_rmp_state st;
+	struct kvm_snp *snp;
+	gfn_t gfn = gpa_to_gfn(gpa);
+	kvm_pfn_t pfn;
+	int r = -ESRCH, order, idx;
+
+	mutex_lock(&snp_vms_lock);
+	list_for_each_entry(snp, &snp_vms, link) {
+		/* Pairs with INIT2's release: the ASID is set. */
+		if (!smp_load_acquire(&snp->active) || snp->asid != asid)
+			continue;
+		/* The zap and the lookup walk the memslots. */
+		idx = srcu_read_lock(&snp->kvm->srcu);
+		if (!reassign) {
+			kvm_zap_gfn_range(snp->kvm, gfn, gfn + 1);
+			r = 0;
+		} else {
+			slot = gfn_to_memslot(snp->kvm, gfn);
+			r = -ENOENT;
+			if (slot && kvm_slot_can_be_private(slot) &&
+			    !kvm_gmem_get_pfn(snp->kvm, slot, gfn, &pfn, &order)) {
+				kvm_release_pfn_clean(pfn);
+				/*
+				 * Only a page guest_memfd knows as the
+				 * victim's: it gives it back at the end.
+				 */
+				snp_model_rmpread(snp_model(), pfn, &st);
+				if (st.assigned && st.asid == asid)
+					r = snp_rmpupdate(pfn, &d) ? -EIO : 0;
+			}
+		}
+		srcu_read_unlock(&snp->kvm->srcu, idx);
+		break;
+	}
+	mutex_unlock(&snp_vms_lock);
+	return r;
+}
+
+static ssize_t snp_attack_write(struct file *file, const char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	u64 gpa, to_gpa;
+	u32 asid, to_asid;
+	char buf[128];
+	int r;
+
+	if (count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = '\0';
+	if (sscanf(buf, "reassign %u %llx %u %llx", &asid, &gpa, &to_asid, &to_gpa) == 4) {
+		if (!to_asid || to_asid > SNP_MODEL_MAX_ASID || !PAGE_ALIGNED(gpa) ||
+		    !PAGE_ALIGNED(to_gpa))
+			return -EINVAL;
+		r = snp_attack(asid, gpa, to_asid, to_gpa, true);
+	} else if (sscanf(buf, "flush %u %llx", &asid, &gpa) == 2) {
+		r = snp_attack(asid, gpa, 0, 0, false);
+	} else {
+		return -EINVAL;
+	}
+	return r ? r : count;
+}
+
+static const struct file_operations snp_attack_fops = {
+	.owner	= THIS_MODULE,
+	.open	= simple_open,
+	.write	= snp_attack_write,
+	.llseek	= noop_llseek,
+};
+
+static void __init snp_debugfs_init(void)
+{
+	snp_debugfs_dir = debugfs_create_dir("kvm_snp", NULL);
+	debugfs_create_file("audit", 0400, snp_debugfs_dir, NULL, &snp_audit_fops);
+	debugfs_create_file("attack", 0200, snp_debugfs_dir, NULL, &snp_attack_fops);
 }
 
 /*
@@ -905,6 +1243,7 @@ void __init snp_backend_setup(void)
 		pr_warn("cannot register the SNP backend: %d\n", r);
 		return;
 	}
+	snp_debugfs_init();
 	pr_info("SEV-SNP guests on the firmware MODEL (tests only)\n");
 }
 
@@ -912,6 +1251,7 @@ void snp_backend_unsetup(void)
 {
 	if (!snp_ready)
 		return;
+	debugfs_remove_recursive(snp_debugfs_dir);
 	kvm_private_backend_unregister(&snp_backend);
 	snp_ready = false;
 }

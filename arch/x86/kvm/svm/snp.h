@@ -7,6 +7,8 @@
 #ifndef ARCH_X86_KVM_SVM_SNP_H
 #define ARCH_X86_KVM_SVM_SNP_H
 
+#include <linux/kvm_types.h>
+
 struct kvm;
 struct kvm_vcpu;
 
@@ -16,6 +18,9 @@ void snp_backend_unsetup(void);
 int snp_handle_insn(struct kvm_vcpu *vcpu, bool vmmcall);
 int snp_ghcb_msr_access(struct kvm_vcpu *vcpu, u64 *data, bool write);
 bool snp_vm(struct kvm *kvm);
+int snp_handle_npf(struct kvm_vcpu *vcpu, gpa_t gpa, int r);
+int snp_sev_status(struct kvm_vcpu *vcpu, u64 *data);
+int snp_dev_get_attr(u32 group, u64 attr, u64 *val);
 #else
 static inline void snp_backend_setup(void)
 {
@@ -38,6 +43,21 @@ static inline int snp_ghcb_msr_access(struct kvm_vcpu *vcpu, u64 *data, bool wri
 static inline bool snp_vm(struct kvm *kvm)
 {
 	return false;
+}
+
+static inline int snp_handle_npf(struct kvm_vcpu *vcpu, gpa_t gpa, int r)
+{
+	return r;
+}
+
+static inline int snp_sev_status(struct kvm_vcpu *vcpu, u64 *data)
+{
+	return -ENOENT;
+}
+
+static inline int snp_dev_get_attr(u32 group, u64 attr, u64 *val)
+{
+	return -ENXIO;
 }
 #endif
 

@@ -410,6 +410,43 @@ void snp_model_inject_inuse(struct snp_model *m, unsigned int count)
 }
 EXPORT_SYMBOL_GPL(snp_model_inject_inuse);
 
+/**
+ * snp_model_walk_assigned - visit every page assigned to a guest
+ * @m: the model
+ * @fn: called with each assigned 4 KiB page whose ASID is not 0 (not a
+ *	firmware page) and its decoded entry; under the RMP lock, so it
+ *	must not sleep or call into the model
+ * @data: passed to @fn
+ *
+ * For audits of where guest pages are (the host's direct map must not
+ * reach them).  The lock is dropped every 2 MiB, as in the debugfs walk.
+ */
+void snp_model_walk_assigned(struct snp_model *m,
+			     void (*fn)(u64 pfn, const struct snp_rmp_state *st, void *data),
+			     void *data)
+{
+	struct snp_rmp_state st;
+	unsigned long i;
+
+	if (!m)
+		return;
+	for (i = 0; i < m->nr_pfns; i++) {
+		if (!(i % PTRS_2M)) {
+			if (i)
+				spin_unlock(&m->rmp_lock);
+			cond_resched();
+			spin_lock(&m->rmp_lock);
+		}
+		if (!e_assigned(&m->rmp[i]) || !e_asid(&m->rmp[i]))
+			continue;
+		rmp_decode(m, m->start_pfn + i, &st);
+		fn(m->start_pfn + i, &st, data);
+	}
+	if (m->nr_pfns)
+		spin_unlock(&m->rmp_lock);
+}
+EXPORT_SYMBOL_GPL(snp_model_walk_assigned);
+
 /* ---- RMP checks --------------------------------------------------------- */
 
 /*

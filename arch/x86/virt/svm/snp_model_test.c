@@ -443,6 +443,64 @@ static void psmash_errors(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, rmp(test, 0).huge);
 }
 
+/*
+ * Attack: PSMASH of a 2 MiB range only partly assigned (4 KiB entries):
+ * there is no 2 MiB page to smash, FAIL_INPUT, and the entries stay as
+ * they were; a 2 MiB RMPUPDATE over it is refused as an overlap.
+ */
+static void attack_psmash_partly_assigned(struct kunit *test)
+{
+	struct snp_rmp_state st;
+
+	KUNIT_ASSERT_EQ(test, assign(test, 600, GPA_A, ASID_A, false), 0);
+	KUNIT_ASSERT_EQ(test, pvalidate(test, ASID_A, GPA_A, 600, false, true).rax, 0ULL);
+	KUNIT_EXPECT_EQ(test, snp_model_psmash(tm(test), PFN_PHYS(tpfn(test, 512))),
+			SNP_RMP_FAIL_INPUT);
+	st = rmp(test, 600);
+	KUNIT_EXPECT_TRUE(test, st.assigned && st.validated && !st.huge);
+	KUNIT_EXPECT_EQ(test, st.gpa, GPA_A);
+	KUNIT_EXPECT_FALSE(test, rmp(test, 601).assigned);
+	KUNIT_EXPECT_EQ(test, assign(test, 512, GPA_B, ASID_A, true), SNP_RMP_FAIL_OVERLAP);
+	KUNIT_EXPECT_FALSE(test, rmp(test, 512).assigned);
+}
+
+/*
+ * Attack: reuse of a page that went back to the hypervisor, without the
+ * guest's consent.  Back in the hypervisor's hands it is nobody's private
+ * memory (its old owner's access faults); given to a guest again, at the
+ * same GPA or to another guest, Validated is clear, so the new owner's
+ * access raises #VC and nothing it did not validate itself is usable.
+ */
+static void attack_reclaimed_page_reuse(struct kunit *test)
+{
+	u64 code;
+
+	KUNIT_ASSERT_EQ(test, assign(test, 700, GPA_A, ASID_A, false), 0);
+	KUNIT_ASSERT_EQ(test, pvalidate(test, ASID_A, GPA_A, 700, false, true).rax, 0ULL);
+	KUNIT_ASSERT_EQ(test, make_shared(test, 700, false), 0);
+	KUNIT_EXPECT_FALSE(test, rmp(test, 700).validated);
+	KUNIT_EXPECT_EQ(test, snp_model_guest_access(tm(test), ASID_A, 0, GPA_A,
+						     tpfn(test, 700), PG_LEVEL_4K,
+						     SNP_ACCESS_ENC, &code), SNP_ACCESS_NPF);
+
+	/* The same guest and GPA again: not validated, #VC. */
+	KUNIT_ASSERT_EQ(test, assign(test, 700, GPA_A, ASID_A, false), 0);
+	KUNIT_EXPECT_EQ(test, snp_model_guest_access(tm(test), ASID_A, 0, GPA_A,
+						     tpfn(test, 700), PG_LEVEL_4K,
+						     SNP_ACCESS_ENC, &code), SNP_ACCESS_VC);
+	KUNIT_EXPECT_EQ(test, code, (u64)SNP_VC_PAGE_NOT_VALIDATED);
+
+	/* Another guest: the same, and the first one's access faults. */
+	KUNIT_ASSERT_EQ(test, make_shared(test, 700, false), 0);
+	KUNIT_ASSERT_EQ(test, assign(test, 700, GPA_B, ASID_B, false), 0);
+	KUNIT_EXPECT_EQ(test, snp_model_guest_access(tm(test), ASID_B, 0, GPA_B,
+						     tpfn(test, 700), PG_LEVEL_4K,
+						     SNP_ACCESS_ENC, &code), SNP_ACCESS_VC);
+	KUNIT_EXPECT_EQ(test, snp_model_guest_access(tm(test), ASID_A, 0, GPA_A,
+						     tpfn(test, 700), PG_LEVEL_4K,
+						     SNP_ACCESS_ENC, &code), SNP_ACCESS_NPF);
+}
+
 /* ---- RMP checks --------------------------------------------------------- */
 
 static void npt_check_agrees(struct kunit *test)
@@ -1069,6 +1127,8 @@ static struct kunit_case snp_model_cases[] = {
 	KUNIT_CASE(rmp_inuse_injected),
 	KUNIT_CASE(psmash_keeps_validated),
 	KUNIT_CASE(psmash_errors),
+	KUNIT_CASE(attack_psmash_partly_assigned),
+	KUNIT_CASE(attack_reclaimed_page_reuse),
 	KUNIT_CASE(npt_check_agrees),
 	KUNIT_CASE(npt_check_asid_mismatch),
 	KUNIT_CASE(npt_check_gpa_mismatch),

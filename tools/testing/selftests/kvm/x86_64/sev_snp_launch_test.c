@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 
 #include "privmem_util.h"
+#include "privmem_snp.h"
 #include "kvm_util.h"
 #include "processor.h"
 #include "kselftest.h"
@@ -808,17 +809,50 @@ static void test_failed_update_rmp(void)
 
 /* ---- A running guest: private faults, conversions, protected state ----- */
 
-/* The guest writes each page of [guest_gpa, + guest_npages pages), syncs. */
-static uint64_t guest_gpa, guest_npages;
+/*
+ * The guest validates (if guest_validate: the pages are private) and
+ * writes each page of [guest_gpa, + guest_npages pages), and syncs with
+ * the sum of what the pages held before.  Whole 2 MiB-aligned 2 MiB
+ * ranges are validated at once where the RMP takes it (a 2 MiB page), as
+ * a guest does, else page by page.
+ */
+static uint64_t guest_gpa, guest_npages, guest_validate = 1;
+
+#define PAGES_2M			512
+
+static void guest_validate_range(uint64_t gpa, uint64_t npages)
+{
+	uint64_t i = 0;
+	uint8_t cf;
+
+	while (i < npages) {
+		uint64_t va = gpa + i * PAGE_SIZE;
+
+		/* Refused (4 KiB RMP pages): one page at a time. */
+		if (!(va % (PAGES_2M * PAGE_SIZE)) && npages - i >= PAGES_2M &&
+		    !snp_pvalidate(va, 1, 1, &cf)) {
+			i += PAGES_2M;
+			continue;
+		}
+		snp_pvalidate(va, 0, 1, &cf);
+		i++;
+	}
+}
 
 static void guest_touch(void)
 {
-	uint64_t i;
+	uint64_t i, sum;
 
 	for (;;) {
-		for (i = 0; i < READ_ONCE(guest_npages); i++)
-			WRITE_ONCE(*(uint64_t *)(READ_ONCE(guest_gpa) + i * PAGE_SIZE), i);
-		GUEST_SYNC(0);
+		uint64_t gpa = READ_ONCE(guest_gpa), npages = READ_ONCE(guest_npages);
+
+		if (READ_ONCE(guest_validate))
+			guest_validate_range(gpa, npages);
+		for (i = 0, sum = 0; i < npages; i++) {
+			sum += READ_ONCE(*(uint64_t *)(gpa + i * PAGE_SIZE));
+			WRITE_ONCE(*(uint64_t *)(gpa + i * PAGE_SIZE), i);
+		}
+		GUEST_SYNC(sum);
 	}
 }
 
@@ -830,19 +864,30 @@ static struct kvm_vcpu *touch_vcpu(struct test_vm *t, uint64_t npages)
 	return vcpu;
 }
 
-static void touch(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t gpa,
-		  uint64_t npages)
+/* The guest's run over the pages; the sum of what they held before. */
+static uint64_t __touch(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t gpa,
+			uint64_t npages, bool validate)
 {
 	struct ucall uc;
 
 	guest_gpa = gpa;
 	guest_npages = npages;
+	guest_validate = validate;
 	sync_global_to_guest(vm, guest_gpa);
 	sync_global_to_guest(vm, guest_npages);
+	sync_global_to_guest(vm, guest_validate);
 	vcpu_run(vcpu);
 	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "exit %s",
 		    exit_reason_str(vcpu->run->exit_reason));
 	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC, "no sync from the guest");
+	snp_audit_assert("a guest's run");
+	return uc.args[1];
+}
+
+static void touch(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t gpa,
+		  uint64_t npages)
+{
+	__touch(vm, vcpu, gpa, npages, true);
 }
 
 /* INIT2 and LAUNCH_START (before any vCPU); the guest's ASID. */
@@ -859,9 +904,10 @@ static unsigned int launch_asid(struct test_vm *t)
 }
 
 /*
- * Pages a private fault finds become the guest's in the RMP (not
- * validated: nothing launched them), pages punched out of guest_memfd the
- * hypervisor's again, and a punched page faulted in again is the guest's.
+ * Pages a private fault finds become the guest's in the RMP (validated
+ * by the guest, which PVALIDATEs before it touches them), pages punched
+ * out of guest_memfd the hypervisor's again, and a punched page faulted
+ * in again is the guest's.
  */
 static void test_private_faults_rmp(void)
 {
@@ -876,7 +922,7 @@ static void test_private_faults_rmp(void)
 
 	touch(t.vm, vcpu, TEST_GPA, TEST_NPAGES);
 	c = model_rmp(asid);
-	TEST_ASSERT(c.assigned == TEST_NPAGES && !c.validated && !c.immutable,
+	TEST_ASSERT(c.assigned == TEST_NPAGES && c.validated == TEST_NPAGES && !c.immutable,
 		    "after faults: assigned %lu validated %lu immutable %lu",
 		    c.assigned, c.validated, c.immutable);
 
@@ -1001,7 +1047,7 @@ static void test_in_place_shared(void)
 	TEST_ASSERT(view[PAGE_SIZE / 8 * 3] == 3, "page 3 reads %lx, the guest wrote 3",
 		    view[PAGE_SIZE / 8 * 3]);
 	/* The guest writes the shared pages again: nothing is assigned for it. */
-	touch(t.vm, vcpu, TEST_GPA, 4);
+	__touch(t.vm, vcpu, TEST_GPA, 4, false);
 	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES - 4,
 		    "shared accesses assigned pages: %lu", model_rmp(asid).assigned);
 	munmap(view, 4 * PAGE_SIZE);
@@ -1095,16 +1141,6 @@ static void guest_ud_handler(struct ex_regs *regs)
 	regs->rip += 2;		/* UD2 */
 }
 
-static uint64_t pvalidate(uint64_t gva, uint64_t size, uint64_t validate, uint8_t *cf)
-{
-	uint64_t rax;
-
-	asm volatile(".byte 0xf2, 0x0f, 0x01, 0xff\n\tsetc %1"
-		     : "=a"(rax), "=qm"(*cf) : "a"(gva), "c"(size), "d"(validate)
-		     : "cc", "memory");
-	return rax;
-}
-
 /* REP VMMCALL. */
 static void vmgexit(void)
 {
@@ -1124,15 +1160,15 @@ static void guest_protocol(void)
 	uint8_t cf;
 	uint64_t r;
 
-	WRITE_ONCE(*(uint64_t *)page, 1);	/* faulted in: not validated */
-	r = pvalidate(page, 0, 1, &cf);
+	/* Untouched: PVALIDATE faults the page in (assigned, not validated). */
+	r = snp_pvalidate(page, 0, 1, &cf);
 	GUEST_SYNC_ARGS(ST_VALIDATE, r, cf, 0, 0);
-	r = pvalidate(page, 0, 1, &cf);
+	r = snp_pvalidate(page, 0, 1, &cf);
 	GUEST_SYNC_ARGS(ST_AGAIN, r, cf, 0, 0);
 	/* A 2 MiB request for an address that is not 2 MiB aligned. */
-	r = pvalidate(page + 3 * PAGE_SIZE, 1, 1, &cf);
+	r = snp_pvalidate(page + 3 * PAGE_SIZE, 1, 1, &cf);
 	GUEST_SYNC_ARGS(ST_SIZE, r, cf, 0, 0);
-	r = pvalidate(page + 2 * PAGE_SIZE, 0, 1, &cf);
+	r = snp_pvalidate(page + 2 * PAGE_SIZE, 0, 1, &cf);
 	GUEST_SYNC_ARGS(ST_UNTOUCHED, r, cf, 0, 0);
 	GUEST_SYNC_ARGS(ST_INFO, ghcb_call(GHCB_SEV_INFO_REQ), 0, 0, 0);
 	r = ghcb_call((page + PAGE_SIZE) | GHCB_PSC_SHARED | GHCB_PSC_REQ);
@@ -1145,16 +1181,23 @@ static void guest_protocol(void)
 	GUEST_ASSERT(0);
 }
 
+/* Run the guest to its next GUEST_SYNC_ARGS(), which must be @stage's. */
+static void run_to_stage(struct kvm_vcpu *vcpu, uint64_t stage, struct ucall *uc)
+{
+	vcpu_run(vcpu);
+	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "stage %lu: exit %s", stage,
+		    exit_reason_str(vcpu->run->exit_reason));
+	if (get_ucall(vcpu, uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(*uc);
+	TEST_ASSERT(uc->args[1] == stage, "stage %lu: got stage %lu", stage, uc->args[1]);
+}
+
 static void expect_sync(struct kvm_vcpu *vcpu, uint64_t stage, uint64_t a1, uint64_t a2)
 {
 	struct ucall uc;
 
-	vcpu_run(vcpu);
-	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO, "stage %lu: exit %s", stage,
-		    exit_reason_str(vcpu->run->exit_reason));
-	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
-		REPORT_GUEST_ASSERT(uc);
-	TEST_ASSERT(uc.args[1] == stage && uc.args[2] == a1 && uc.args[3] == a2,
+	run_to_stage(vcpu, stage, &uc);
+	TEST_ASSERT(uc.args[2] == a1 && uc.args[3] == a2,
 		    "stage %lu: got stage %lu with %lx, %lx; want %lx, %lx", stage,
 		    uc.args[1], uc.args[2], uc.args[3], a1, a2);
 }
@@ -1227,6 +1270,236 @@ static void test_guest_protocol(void)
 	ksft_test_result_pass("guest PVALIDATE, GHCB MSR info/PSC/termination, UD2 still #UD\n");
 }
 
+/* ---- Discovery, as upstream's clients do it ---------------------------- */
+
+#define MSR_SEV_STATUS		0xc0010131
+#define SEV_STATUS_SNP		0x7	/* SEV, SEV-ES and SNP enabled */
+
+static void guest_sev_status(void)
+{
+	GUEST_SYNC(rdmsr(MSR_SEV_STATUS));
+	GUEST_DONE();
+}
+
+/*
+ * The KVM_X86_GRP_SEV attributes of /dev/kvm (KVM_HAS_DEVICE_ATTR,
+ * KVM_GET_DEVICE_ATTR with upstream's numbers: no VMSA features with the
+ * model, the SNP policy bits LAUNCH_START takes), ENXIO for others, and
+ * the SEV status MSR an SNP guest reads.
+ */
+static void test_discovery(void)
+{
+	static const struct {
+		uint32_t group;
+		uint64_t attr;
+		int err;
+	} attrs[] = {
+		{ KVM_X86_GRP_SEV, KVM_X86_SEV_VMSA_FEATURES, 0 },
+		{ KVM_X86_GRP_SEV, KVM_X86_SNP_POLICY_BITS, 0 },
+		{ KVM_X86_GRP_SEV, 2, ENXIO },
+		{ KVM_X86_GRP_SEV + 1, 0, ENXIO },
+	};
+	int kvm_fd = open_kvm_dev_path_or_exit();
+	uint64_t val, status;
+	struct kvm_vcpu *vcpu;
+	struct test_vm t;
+	struct ucall uc;
+	int i, r;
+
+	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
+		r = __kvm_has_device_attr(kvm_fd, attrs[i].group, attrs[i].attr);
+		TEST_ASSERT(attrs[i].err ? r == -1 && errno == attrs[i].err : !r,
+			    "KVM_HAS_DEVICE_ATTR %u/%lu: %d (%s), want %d", attrs[i].group,
+			    attrs[i].attr, r, strerror(errno), attrs[i].err);
+		r = __kvm_device_attr_get(kvm_fd, attrs[i].group, attrs[i].attr, &val);
+		TEST_ASSERT(attrs[i].err ? r == -1 && errno == attrs[i].err : !r,
+			    "KVM_GET_DEVICE_ATTR %u/%lu: %d (%s), want %d", attrs[i].group,
+			    attrs[i].attr, r, strerror(errno), attrs[i].err);
+	}
+	kvm_device_attr_get(kvm_fd, KVM_X86_GRP_SEV, KVM_X86_SEV_VMSA_FEATURES, &val);
+	TEST_ASSERT(!val, "VMSA features %#lx with the model", val);
+	kvm_device_attr_get(kvm_fd, KVM_X86_GRP_SEV, KVM_X86_SNP_POLICY_BITS, &val);
+	TEST_ASSERT((val & TEST_POLICY) == TEST_POLICY && !(val & SNP_POLICY_SINGLE_SOCKET) &&
+		    !(val & ~((1ull << 20) - 1)), "SNP policy bits %#lx", val);
+	close(kvm_fd);
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	snp_init2(t.vm);
+	vcpu = vm_vcpu_add(t.vm, 0, guest_sev_status);
+	vcpu_run(vcpu);
+	TEST_ASSERT(get_ucall(vcpu, &uc) == UCALL_SYNC, "no sync from the guest: exit %s",
+		    exit_reason_str(vcpu->run->exit_reason));
+	status = uc.args[1];
+	TEST_ASSERT(status == SEV_STATUS_SNP, "SEV_STATUS %#lx, want %#x", status,
+		    SEV_STATUS_SNP);
+	test_vm_free(&t);
+	ksft_test_result_pass("KVM_X86_GRP_SEV attributes, SEV_STATUS in the guest\n");
+}
+
+/* ---- #VC on an access to a page the guest has not validated ------------ */
+
+#define VC_VECTOR		29
+#define VC_DATA			0x5eedull
+
+static uint64_t vc_count, vc_error, vc_page;
+
+/* What a guest's #VC handler does for 0x404: validate the page, retry. */
+static void guest_vc_handler(struct ex_regs *regs)
+{
+	uint8_t cf;
+
+	vc_count++;
+	vc_error = regs->error_code;
+	snp_pvalidate(vc_page, 0, 1, &cf);
+}
+
+static void guest_vc(void)
+{
+	uint64_t val;
+	uint8_t cf;
+
+	vc_page = TEST_GPA;
+	/* Assigned by the fault, not validated: #VC, validated, retried. */
+	WRITE_ONCE(*(uint64_t *)TEST_GPA, VC_DATA);
+	GUEST_SYNC_ARGS(1, READ_ONCE(vc_count), READ_ONCE(vc_error), 0, 0);
+	/* Rescinded: the next access raises #VC again, the data is kept. */
+	GUEST_ASSERT(!snp_pvalidate(TEST_GPA, 0, 0, &cf) && !cf);
+	val = READ_ONCE(*(uint64_t *)TEST_GPA);
+	GUEST_SYNC_ARGS(2, READ_ONCE(vc_count), READ_ONCE(vc_error), val, 0);
+	/* Validated pages take no #VC. */
+	WRITE_ONCE(*(uint64_t *)TEST_GPA, val + 1);
+	GUEST_SYNC_ARGS(3, READ_ONCE(vc_count), READ_ONCE(vc_error), 0, 0);
+	GUEST_DONE();
+}
+
+/*
+ * The guest's handler ran @count times in all, and read @data.  KVM must
+ * have injected a #VC for each (more is fine: QEMU's TCG seems to drop an
+ * event whose delivery takes a nested page fault instead of reporting it
+ * in EXITINTINFO, so the access faults and KVM injects it again), some
+ * if @grows, none otherwise.  The error code the handler finds is logged,
+ * not checked: QEMU's TCG pushes error codes only for the vectors of its
+ * own table, so the frame holds the selftests' stub's 0 for vector 29; the
+ * model's 0x404 is checked by KUnit.
+ */
+static void expect_vc_stage(struct kvm_vcpu *vcpu, unsigned int asid, uint64_t stage,
+			    uint64_t count, uint64_t data, bool grows, unsigned long *injected)
+{
+	unsigned long before = *injected;
+	struct ucall uc;
+
+	run_to_stage(vcpu, stage, &uc);
+	*injected = snp_audit_vc(asid);
+	TEST_ASSERT(uc.args[2] == count && uc.args[4] == data,
+		    "stage %lu: %lu #VC in the guest, data %#lx; want %lu, %#lx",
+		    stage, uc.args[2], uc.args[4], count, data);
+	TEST_ASSERT(*injected >= count && (grows ? *injected > before : *injected == before),
+		    "stage %lu: %lu #VC injected before, %lu now", stage, before, *injected);
+	ksft_print_msg("stage %lu: %lu #VC injected, the handler's error code %#lx\n",
+		       stage, *injected, uc.args[3]);
+	snp_audit_assert("a #VC");
+}
+
+/*
+ * A private access to a page that is the guest's in the RMP but not
+ * validated raises #VC in the guest (its handler validates and the
+ * access is retried), again after the guest rescinds
+ * the page, and never for a validated page.
+ */
+static void test_vc_unvalidated(void)
+{
+	unsigned long injected = 0;
+	struct kvm_vcpu *vcpu;
+	struct test_vm t;
+	unsigned int asid;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	asid = launch_asid(&t);
+	vcpu = vm_vcpu_add(t.vm, 0, guest_vc);
+	virt_map(t.vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+	vm_init_descriptor_tables(t.vm);
+	vcpu_init_descriptor_tables(vcpu);
+	vm_install_exception_handler(t.vm, VC_VECTOR, guest_vc_handler);
+
+	expect_vc_stage(vcpu, asid, 1, 1, 0, true, &injected);
+	expect_vc_stage(vcpu, asid, 2, 2, VC_DATA, true, &injected);
+	TEST_ASSERT(model_rmp(asid).validated == 1, "validated %lu after the #VC handler",
+		    model_rmp(asid).validated);
+	expect_vc_stage(vcpu, asid, 3, 2, 0, false, &injected);
+	test_vm_free(&t);
+	TEST_ASSERT(!model_rmp(asid).assigned, "pages assigned after teardown");
+	ksft_test_result_pass("#VC on unvalidated private pages, again after a rescind, %s\n",
+			      "none once validated");
+}
+
+/* ---- The attack matrix: what the model stops --------------------------- */
+
+/*
+ * One page at two GPAs of a guest or in two guests: the host re-assigns
+ * a page the victim has mapped (RMPUPDATE does not refuse it).  The audit
+ * finds the victim's NPT entry stale; once the next access goes through
+ * the RMP check, as every access does on the hardware, the victim faults
+ * (KVM_EXIT_MEMORY_FAULT at its GPA), and neither the page's new GPA in
+ * the victim nor the other guest sees the victim's data.
+ */
+static void test_attack_reassign(bool other_guest)
+{
+	const uint64_t victim_gpa = TEST_GPA + PAGE_SIZE, alias_gpa = TEST_GPA + 8 * PAGE_SIZE;
+	struct kvm_vcpu *vcpu, *vcpu2 = NULL;
+	unsigned int asid, asid2;
+	struct test_vm t, t2;
+	struct snp_audit a;
+	int r;
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	asid = launch_asid(&t);
+	vcpu = touch_vcpu(&t, TEST_NPAGES);
+	touch(t.vm, vcpu, TEST_GPA, 2);		/* page 1 holds 1 */
+	asid2 = asid;
+	if (other_guest) {
+		test_vm_create(&t2, KVM_X86_SNP_VM);
+		asid2 = launch_asid(&t2);
+		vcpu2 = touch_vcpu(&t2, TEST_NPAGES);
+	}
+
+	TEST_ASSERT(!snp_attack("reassign %u %lx %u %lx", asid, victim_gpa, asid2,
+				other_guest ? victim_gpa : alias_gpa),
+		    "reassign: %s", strerror(errno));
+	a = snp_audit_read();
+	TEST_ASSERT(a.violations == 1, "the stale NPT entry: %lu violations", a.violations);
+	TEST_ASSERT(!snp_attack("flush %u %lx", asid, victim_gpa), "flush");
+	snp_audit_assert("the RMP check of the victim's next access");
+
+	/* The page's new owner finds its own (zeroed) pages there. */
+	if (other_guest)
+		TEST_ASSERT(!__touch(t2.vm, vcpu2, TEST_GPA, 2, true),
+			    "the other guest read the victim's data");
+	else
+		TEST_ASSERT(!__touch(t.vm, vcpu, alias_gpa, 1, true),
+			    "the victim's data showed at the alias GPA");
+
+	guest_gpa = victim_gpa;
+	guest_npages = 1;
+	sync_global_to_guest(t.vm, guest_gpa);
+	sync_global_to_guest(t.vm, guest_npages);
+	r = __vcpu_run(vcpu);
+	TEST_ASSERT(r == -1 && errno == EFAULT &&
+		    vcpu->run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
+		    vcpu->run->memory_fault.gpa == victim_gpa,
+		    "the victim's access: r %d errno %d exit %s gpa %llx", r, errno,
+		    exit_reason_str(vcpu->run->exit_reason), vcpu->run->memory_fault.gpa);
+	snp_audit_assert("the victim's fault");
+
+	if (other_guest)
+		test_vm_free(&t2);
+	test_vm_free(&t);
+	TEST_ASSERT(!model_rmp(asid).assigned && !model_rmp(asid2).assigned,
+		    "pages assigned after teardown");
+	ksft_test_result_pass("page re-assigned %s: stale entry audited, victim faults, %s\n",
+			      other_guest ? "to another guest" : "at another GPA",
+			      "no data crosses");
+}
+
 int main(int argc, char *argv[])
 {
 	int i;
@@ -1237,7 +1510,8 @@ int main(int argc, char *argv[])
 	src_page = source_pages(1, 0x11);
 
 	ksft_print_header();
-	ksft_set_plan(14 + ARRAY_SIZE(errno_cases));
+	TEST_REQUIRE(!access(SNP_AUDIT, R_OK));
+	ksft_set_plan(18 + ARRAY_SIZE(errno_cases));
 	test_sha384();
 	test_vm_types();
 	test_launch_digest();
@@ -1251,6 +1525,10 @@ int main(int argc, char *argv[])
 	test_in_place_shared();
 	test_protected_state();
 	test_guest_protocol();
+	test_vc_unvalidated();
+	test_discovery();
+	test_attack_reassign(false);
+	test_attack_reassign(true);
 	for (i = 0; i < ARRAY_SIZE(errno_cases); i++)
 		run_errno_case(&errno_cases[i]);
 	ksft_test_result_pass("%zu bad inputs refused with upstream's errnos\n",
