@@ -43,6 +43,9 @@
  * @state_protected: optional; the vCPUs' register state belongs to the
  *	guest now: ioctls that read or write it fail with -EINVAL.
  * @mem_enc_ioctl: optional; KVM_MEMORY_ENCRYPT_OP on a VM of the type.
+ * @vcpu_mem_enc_ioctl: optional; KVM_MEMORY_ENCRYPT_OP on a vCPU of a VM
+ *	of the type (TDX's per-vCPU commands), under the vCPU's mutex and
+ *	with the vCPU loaded.  Without it the ioctl is -ENOTTY.
  *
  * The guest's conversion protocol is the backend's exit handling; it asks
  * user space for a conversion with kvm_private_request_conversion(), which
@@ -61,6 +64,7 @@ struct kvm_private_backend {
 	int (*map_check)(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int level);
 	bool (*state_protected)(struct kvm *kvm);
 	int (*mem_enc_ioctl)(struct kvm *kvm, void __user *argp);
+	int (*vcpu_mem_enc_ioctl)(struct kvm_vcpu *vcpu, void __user *argp);
 };
 
 int kvm_private_backend_register(const struct kvm_private_backend *backend);

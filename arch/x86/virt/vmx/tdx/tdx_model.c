@@ -27,6 +27,7 @@
 
 #include <linux/bitfield.h>
 #include <linux/bitmap.h>
+#include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/memblock.h>
 #include <linux/mm.h>
@@ -37,6 +38,8 @@
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 #include <crypto/hash.h>
+#include <asm/set_memory.h>
+#include <asm/tlbflush.h>
 #include <asm/tdx_model.h>
 
 #define PTRS			512		/* entries per S-EPT table */
@@ -1603,6 +1606,129 @@ unsigned long tdx_model_unflushed_reuses(struct tdx_model *m)
 }
 EXPORT_SYMBOL_GPL(tdx_model_unflushed_reuses);
 
+/**
+ * tdx_model_map_page - put a TD page the model is about to read or write
+ *	back into the direct map
+ * @pfn: the page (a private guest_memfd page, say, which privmem keeps out
+ *	of the direct map)
+ *
+ * The model reaches page contents through the direct map (PAGE.ADD's
+ * copy, MR.EXTEND's hash, ACCEPT's clearing), where the module uses the
+ * TD's key.  Callers bracket such leaves with this and
+ * tdx_model_unmap_page().  Sleeps: it may split a large direct mapping.
+ *
+ * Return: true if the page was out and must go out again.
+ */
+bool tdx_model_map_page(u64 pfn)
+{
+	struct page *page = pfn_to_page(pfn);
+	unsigned int level;
+	pte_t *pte;
+
+	might_sleep();
+	pte = lookup_address((unsigned long)page_address(page), &level);
+	if (pte && pte_present(*pte))
+		return false;
+	if (set_direct_map_default_noflush(page)) {
+		pr_warn_ratelimited("cannot map pfn %#llx for the model\n", pfn);
+		return false;
+	}
+	return true;
+}
+EXPORT_SYMBOL_GPL(tdx_model_map_page);
+
+/**
+ * tdx_model_unmap_page - take a page tdx_model_map_page() mapped out again
+ * @pfn: the page
+ */
+void tdx_model_unmap_page(u64 pfn)
+{
+	unsigned long va = (unsigned long)page_address(pfn_to_page(pfn));
+
+	/* Failing would leave a private page readable: never ignore it. */
+	if (WARN_ON_ONCE(set_direct_map_invalid_noflush(pfn_to_page(pfn))))
+		return;
+	flush_tlb_kernel_range(va, va + PAGE_SIZE);
+}
+EXPORT_SYMBOL_GPL(tdx_model_unmap_page);
+
+/* ---- debugfs: what tests read back (the model's, not the ABI's) --------- */
+
+/*
+ * One line per TD that holds an HKID: its TDR, HKID, life cycle and
+ * operation states, vCPUs, the 4 KiB pages it owns, and the MRTD (zeroes
+ * before TDH.MR.FINALIZE).  The module reports the MRTD only in a TD
+ * report; tests read it here instead.
+ */
+static int tdx_model_tds_show(struct seq_file *sf, void *unused)
+{
+	struct tdx_model *m = sf->private;
+	struct tdxm_td *td;
+	int h;
+
+	spin_lock(&m->lock);
+	for (h = 1; h <= TDXM_MAX_HKID; h++) {
+		if (!m->hkid_owner[h])
+			continue;
+		td = pfn_va(m->hkid_owner[h]);
+		seq_printf(sf, "tdr %llx hkid %u lifecycle %u op %u vcpus %u pages %llu mrtd %*phN\n",
+			   PFN_PHYS(td->tdr_pfn), td->hkid, td->lifecycle, td->op_state,
+			   td->nr_vcpus, td->chldcnt, TDXM_MRTD_SIZE, td->mrtd);
+	}
+	spin_unlock(&m->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(tdx_model_tds);
+
+/*
+ * The PAMT's 4 KiB pages by type, over all of it: a test sees that a TD's
+ * pages all went back to NDA when the counts return to where they were.
+ * The walk drops the lock every 2 MiB; the counts are exact while nothing
+ * else changes the PAMT.
+ */
+static int tdx_model_pamt_show(struct seq_file *sf, void *unused)
+{
+	static const char * const names[] = {
+		[TDXM_PT_REG] = "reg", [TDXM_PT_TDR] = "tdr", [TDXM_PT_TDCX] = "tdcx",
+		[TDXM_PT_TDVPR] = "tdvpr", [TDXM_PT_EPT] = "ept",
+	};
+	unsigned long count[TDXM_PT_EPT + 1] = {}, unflushed = 0, i;
+	struct tdx_model *m = sf->private;
+	struct tdxm_pamt *p;
+	int level, pt;
+
+	for (i = 0; i < m->nr_pfns; i++) {
+		if (!(i % PTRS)) {
+			if (i)
+				spin_unlock(&m->lock);
+			cond_resched();
+			spin_lock(&m->lock);
+		}
+		p = pamt_find(m, m->start_pfn + i, &level);
+		if (p->pt < ARRAY_SIZE(count))
+			count[p->pt]++;
+		/* Left by a TD and not written back since (see pamt_take()). */
+		unflushed += p->pt == TDXM_PT_NDA && p->dirty_hkid &&
+			     p->dirty_wb == m->hkid_wb[p->dirty_hkid];
+	}
+	if (m->nr_pfns)
+		spin_unlock(&m->lock);
+	for (pt = 0; pt < ARRAY_SIZE(names); pt++)
+		if (names[pt])
+			seq_printf(sf, "%s %lu\n", names[pt], count[pt]);
+	seq_printf(sf, "unflushed %lu\n", unflushed);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(tdx_model_pamt);
+
+static void __init tdx_model_debugfs_init(struct tdx_model *m)
+{
+	struct dentry *dir = debugfs_create_dir("tdx_model", NULL);
+
+	debugfs_create_file("tds", 0400, dir, m, &tdx_model_tds_fops);
+	debugfs_create_file("pamt", 0400, dir, m, &tdx_model_pamt_fops);
+}
+
 /* ---- Instances ---------------------------------------------------------- */
 
 /**
@@ -1687,6 +1813,7 @@ static int __init tdx_model_init(void)
 		return -ENOMEM;
 	}
 	global_model = m;
+	tdx_model_debugfs_init(m);
 	pr_notice("TDX-module MODEL for tests, not Intel's TDX module: PAMT of %lu pages\n",
 		  m->nr_pfns);
 	return 0;
