@@ -236,28 +236,37 @@ static int privmem_unmap_folio(struct inode *inode, struct folio *folio,
 }
 
 /*
- * Take the private pages of @folio, in the file, out of the direct map
- * again, each run of them in one change, and flush.
+ * Take the private pages of [@from, @to) of @folio, in the file, out of
+ * the direct map again, each run of them in one change, and flush just
+ * them.
  */
-static int privmem_unmap_private(struct inode *inode, struct folio *folio)
+static int privmem_unmap_private_range(struct inode *inode,
+				       struct folio *folio, long from, long to)
 {
 	unsigned long addr = (unsigned long)folio_address(folio);
-	long p = 0, q, nr = folio_nr_pages(folio);
+	long p = from, q;
 	int err = 0;
 
-	while (!err && p < nr) {
+	while (!err && p < to) {
 		if (privmem_page_shared(inode, folio->index + p)) {
 			p++;
 			continue;
 		}
 		q = p + 1;
-		while (q < nr && !privmem_page_shared(inode, folio->index + q))
+		while (q < to && !privmem_page_shared(inode, folio->index + q))
 			q++;
 		err = privmem_unmap_pages(folio, p, q);
 		p = q;
 	}
-	flush_tlb_kernel_range(addr, addr + folio_size(folio));
+	flush_tlb_kernel_range(addr + from * PAGE_SIZE, addr + to * PAGE_SIZE);
 	return err;
+}
+
+/* The same for all of @folio. */
+static int privmem_unmap_private(struct inode *inode, struct folio *folio)
+{
+	return privmem_unmap_private_range(inode, folio, 0,
+					   folio_nr_pages(folio));
 }
 
 /* Give all of @folio its direct map back; a shared one has it already. */
@@ -967,42 +976,77 @@ static long privmem_allocate(struct inode *inode, loff_t offset, loff_t len)
 }
 
 /*
+ * A large folio at an edge of a punch that could not be split: its pages
+ * [@from, @to), which the punch covers, are in the direct map from
+ * privmem_punch_edge() to privmem_punch_edge_end().
+ */
+struct privmem_edge {
+	struct folio *folio;	/* referenced; NULL if nothing was mapped */
+	long from, to;
+};
+
+/*
  * truncate_inode_partial_folio() zeroes the punched part of a large folio
  * through the direct map before it tries to split it.  Split the large
  * folio at @index here first, if the punch [@start, @end) covers only part
  * of it: the punched pages then go whole, never touched.  If it cannot be
- * split now (someone holds a reference for a moment), map it back for the
- * zeroing and return it, referenced, for privmem_punch_edge_end().
+ * split (someone holds a reference for a moment, or it is a piece of a
+ * 1 GiB page, which never splits), map just the punched pages back for the
+ * zeroing and keep the folio, referenced, in @edge for
+ * privmem_punch_edge_end().  Mapping a part of the folio alone needs its
+ * direct mapping split (privmem_split_direct_map(), done once); without
+ * memory for that, all of it is mapped.
  */
-static struct folio *privmem_punch_edge(struct address_space *mapping,
-					pgoff_t index, pgoff_t start,
-					pgoff_t end)
+static void privmem_punch_edge(struct address_space *mapping, pgoff_t index,
+			       pgoff_t start, pgoff_t end,
+			       struct privmem_edge *edge)
 {
 	struct folio *folio = filemap_lock_folio(mapping, index);
 
+	edge->folio = NULL;
 	if (!folio)
-		return NULL;
+		return;
 	if (!folio_test_large(folio) ||
 	    (folio->index >= start && folio_next_index(folio) <= end) ||
-	    !privmem_split_folio(mapping->host, folio)) {
+	    (!privmem_pool_folio(folio) &&
+	     !privmem_split_folio(mapping->host, folio))) {
 		folio_unlock(folio);
 		folio_put(folio);
-		return NULL;
+		return;
 	}
-	privmem_map_folio(folio);
+	edge->from = max(start, folio->index) - folio->index;
+	edge->to = min(end, folio_next_index(folio)) - folio->index;
+	if (privmem_split_direct_map(folio_page(folio, edge->from))) {
+		edge->from = 0;
+		edge->to = folio_nr_pages(folio);
+	}
+	privmem_map_pages(folio, edge->from, edge->to);
+	edge->folio = folio;
 	folio_unlock(folio);
-	return folio;
 }
 
-/* Unmap again what privmem_punch_edge() mapped, if it is still in the file. */
+/*
+ * Unmap again what privmem_punch_edge() mapped, if it is still in the
+ * file: the pages that stay (those of a piece of a 1 GiB page, zeroed in
+ * place), or the small folio left if the truncation split it after all.
+ */
 static void privmem_punch_edge_end(struct address_space *mapping,
-				   struct folio *folio)
+				   struct privmem_edge *edge)
 {
+	struct folio *folio = edge->folio;
+	int err = 0;
+
 	if (!folio)
 		return;
 	folio_lock(folio);
-	if (folio->mapping == mapping &&
-	    privmem_unmap_private(mapping->host, folio))
+	if (folio->mapping == mapping) {
+		if (folio_test_large(folio))
+			err = privmem_unmap_private_range(mapping->host, folio,
+							  edge->from, edge->to);
+		else
+			err = privmem_unmap_private(mapping->host, folio);
+	}
+	if (err)
 		pr_warn_ratelimited("privmem: folio left in the direct map\n");
 	folio_unlock(folio);
 	folio_put(folio);
@@ -1034,17 +1078,19 @@ static long privmem_punch_hole(struct inode *inode, loff_t offset, loff_t len)
 	 * same range again and again pays only for this lookup.
 	 */
 	if (filemap_range_has_page(mapping, offset, offset + len - 1)) {
-		struct folio *first = NULL, *last = NULL;
+		struct privmem_edge first = { .folio = NULL };
+		struct privmem_edge last = { .folio = NULL };
 
 		ctx->ops->invalidate_begin(ctx->owner, start, end);
 		if (privmem_unmap) {
-			first = privmem_punch_edge(mapping, start, start, end);
-			if (!first || folio_next_index(first) < end)
-				last = privmem_punch_edge(mapping, end - 1, start, end);
+			privmem_punch_edge(mapping, start, start, end, &first);
+			if (!first.folio || folio_next_index(first.folio) < end)
+				privmem_punch_edge(mapping, end - 1, start, end,
+						   &last);
 		}
 		truncate_inode_pages_range(mapping, offset, offset + len - 1);
-		privmem_punch_edge_end(mapping, first);
-		privmem_punch_edge_end(mapping, last);
+		privmem_punch_edge_end(mapping, &first);
+		privmem_punch_edge_end(mapping, &last);
 		ctx->ops->invalidate_end(ctx->owner, start, end);
 	}
 	filemap_invalidate_unlock(mapping);
