@@ -59,6 +59,7 @@
 #include <linux/set_memory.h>
 #include <linux/slab.h>
 #include <linux/swap.h>
+#include <linux/vmalloc.h>
 #include <asm/tlbflush.h>
 #include "privmem_pool.h"
 
@@ -106,6 +107,7 @@ static atomic_long_t privmem_nr_allocated = ATOMIC_LONG_INIT(0);
 static atomic_t privmem_nr_files = ATOMIC_INIT(0);
 
 static const struct file_operations privmem_fops;
+static void privmem_free_folio(struct folio *folio);
 
 static inline struct privmem_ctx *privmem_ctx(struct inode *inode)
 {
@@ -234,28 +236,37 @@ static int privmem_unmap_folio(struct inode *inode, struct folio *folio,
 }
 
 /*
- * Take the private pages of @folio, in the file, out of the direct map
- * again, each run of them in one change, and flush.
+ * Take the private pages of [@from, @to) of @folio, in the file, out of
+ * the direct map again, each run of them in one change, and flush just
+ * them.
  */
-static int privmem_unmap_private(struct inode *inode, struct folio *folio)
+static int privmem_unmap_private_range(struct inode *inode,
+				       struct folio *folio, long from, long to)
 {
 	unsigned long addr = (unsigned long)folio_address(folio);
-	long p = 0, q, nr = folio_nr_pages(folio);
+	long p = from, q;
 	int err = 0;
 
-	while (!err && p < nr) {
+	while (!err && p < to) {
 		if (privmem_page_shared(inode, folio->index + p)) {
 			p++;
 			continue;
 		}
 		q = p + 1;
-		while (q < nr && !privmem_page_shared(inode, folio->index + q))
+		while (q < to && !privmem_page_shared(inode, folio->index + q))
 			q++;
 		err = privmem_unmap_pages(folio, p, q);
 		p = q;
 	}
-	flush_tlb_kernel_range(addr, addr + folio_size(folio));
+	flush_tlb_kernel_range(addr + from * PAGE_SIZE, addr + to * PAGE_SIZE);
 	return err;
+}
+
+/* The same for all of @folio. */
+static int privmem_unmap_private(struct inode *inode, struct folio *folio)
+{
+	return privmem_unmap_private_range(inode, folio, 0,
+					   folio_nr_pages(folio));
 }
 
 /* Give all of @folio its direct map back; a shared one has it already. */
@@ -474,6 +485,330 @@ static struct folio *privmem_get_folio(struct inode *inode, pgoff_t index)
 }
 
 /*
+ * Merging.  A punch splits a PMD-sized folio and frees what it punched;
+ * the holes come back as small folios when the owner faults them in or
+ * fallocate() fills them.  Once every page of the PMD-sized block is in
+ * the file again, private, the pieces are copied into one new PMD-sized
+ * folio that takes their place, so that the owner can map the block whole
+ * again.  Merging is the one place that allocates for a conversion's
+ * sake (splitting never does): without memory, or while anything holds a
+ * piece, the pieces stay.  The owner may refuse to let its pages move
+ * (privmem_guest_ops.move_begin), and without the callback nothing moves.
+ *
+ * The copy never puts a private page into the direct map: the pieces and
+ * the new folio, which leaves the direct map before it is written, are
+ * reached through one temporary vmap() alias, through which the pieces are
+ * zeroed before they go.
+ */
+
+/*
+ * Whether every page of the PMD-sized block at @index is in the file, in
+ * small folios (a PMD-sized one is a single entry).  Not through
+ * page_cache_next_miss(), which in this kernel reports a block without a
+ * hole as ending in one.
+ */
+static bool privmem_block_full(struct address_space *mapping, pgoff_t index)
+{
+	XA_STATE(xas, &mapping->i_pages, index);
+	struct folio *folio;
+	pgoff_t nr = 0;
+
+	rcu_read_lock();
+	xas_for_each(&xas, folio, index + PRIVMEM_HUGE_NR - 1) {
+		if (xas_retry(&xas, folio))
+			continue;
+		if (xa_is_value(folio))
+			break;
+		nr++;
+	}
+	rcu_read_unlock();
+	return nr == PRIVMEM_HUGE_NR;
+}
+
+/*
+ * Whether the PMD-sized block at @index (aligned) looks mergeable: wholly
+ * in the file and private, and every page present in a small folio.  A
+ * hint for callers without the invalidate lock; privmem_merge() checks
+ * again under it.
+ */
+static bool privmem_merge_candidate(struct inode *inode, pgoff_t index)
+{
+	struct address_space *mapping = inode->i_mapping;
+	struct folio *folio;
+	bool small;
+
+	if (!PRIVMEM_HUGE_OK || !privmem_ctx(inode)->ops->move_begin)
+		return false;
+	if (index + PRIVMEM_HUGE_NR > privmem_nr_pages(inode) ||
+	    !privmem_range_is(inode, index, index + PRIVMEM_HUGE_NR, false))
+		return false;
+	folio = filemap_get_folio(mapping, index);
+	if (!folio)
+		return false;
+	small = !folio_test_large(folio);
+	folio_put(folio);
+	return small && privmem_block_full(mapping, index);
+}
+
+/* Unlock and drop the first @nr pieces that privmem_merge_lock() took. */
+static void privmem_merge_unlock(struct page **pieces, pgoff_t nr)
+{
+	while (nr--) {
+		unlock_page(pieces[nr]);
+		put_page(pieces[nr]);
+	}
+}
+
+/*
+ * Lock the small folios of the block at @index, in index order, each with
+ * a reference, into @pieces.  False, with nothing held, if one is missing,
+ * large, poisoned or mapped by host user space (a shared page's).
+ */
+static bool privmem_merge_lock(struct address_space *mapping, pgoff_t index,
+			       struct page **pieces)
+{
+	struct folio *folio;
+	pgoff_t i;
+
+	for (i = 0; i < PRIVMEM_HUGE_NR; i++) {
+		folio = filemap_lock_folio(mapping, index + i);
+		if (!folio)
+			goto fail;
+		pieces[i] = &folio->page;
+		if (folio_test_large(folio) || folio_test_hwpoison(folio) ||
+		    folio_mapped(folio)) {
+			i++;
+			goto fail;
+		}
+	}
+	return true;
+
+fail:
+	privmem_merge_unlock(pieces, i);
+	return false;
+}
+
+/*
+ * Whether nothing but the page cache and the caller holds a piece: a
+ * piece just added may still sit in a per-CPU LRU batch, this CPU's most
+ * likely (the fault that filled the last hole ran here), so this CPU's
+ * batch is drained first and every CPU's once before one counts as in use.
+ */
+static bool privmem_merge_unused(struct page **pieces)
+{
+	bool drained = false;
+	pgoff_t i;
+
+	lru_add_drain();
+	for (i = 0; i < PRIVMEM_HUGE_NR; i++) {
+		if (page_ref_count(pieces[i]) == 2)
+			continue;
+		if (drained)
+			return false;
+		drained = true;
+		lru_add_drain_all();
+		if (page_ref_count(pieces[i]) != 2)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Put @folio, locked and charged, in the page cache in place of the locked
+ * @pieces of the block at @index, in one store that needs no allocation
+ * (the pieces' nodes are there).  The pieces' references are frozen first,
+ * so that no lockless lookup can take one of them meanwhile; false, with
+ * nothing changed, if one is held after all.  On success the pieces are
+ * out of the page cache, their cache reference gone, still locked.
+ */
+static bool privmem_merge_replace(struct address_space *mapping,
+				  struct folio *folio, pgoff_t index,
+				  struct page **pieces)
+{
+	XA_STATE_ORDER(xas, &mapping->i_pages, index, PRIVMEM_HUGE_ORDER);
+	pgoff_t i, frozen;
+
+	folio_ref_add(folio, PRIVMEM_HUGE_NR);
+	folio->mapping = mapping;
+	folio->index = index;
+
+	xas_lock_irq(&xas);
+	for (frozen = 0; frozen < PRIVMEM_HUGE_NR; frozen++)
+		if (!page_ref_freeze(pieces[frozen], 2))
+			break;
+	if (frozen == PRIVMEM_HUGE_NR)
+		xas_store(&xas, folio);
+	if (frozen < PRIVMEM_HUGE_NR || xas_error(&xas)) {
+		while (frozen--)
+			page_ref_unfreeze(pieces[frozen], 2);
+		xas_unlock_irq(&xas);
+		folio->mapping = NULL;
+		folio_ref_sub(folio, PRIVMEM_HUGE_NR);
+		return false;
+	}
+	for (i = 0; i < PRIVMEM_HUGE_NR; i++) {
+		struct folio *piece = page_folio(pieces[i]);
+
+		__lruvec_stat_mod_folio(piece, NR_FILE_PAGES, -1);
+		piece->mapping = NULL;
+		/* Nothing to write back: the content lives on in @folio. */
+		folio_clear_dirty(piece);
+		page_ref_unfreeze(pieces[i], 1);
+	}
+	__lruvec_stat_mod_folio(folio, NR_FILE_PAGES, PRIVMEM_HUGE_NR);
+	__lruvec_stat_mod_folio(folio, NR_FILE_THPS, PRIVMEM_HUGE_NR);
+	xas_unlock_irq(&xas);
+	return true;
+}
+
+/*
+ * Allocate and charge the folio that the block's pieces merge into, out
+ * of the direct map (TLBs flushed) when private pages leave it.
+ */
+static struct folio *privmem_merge_alloc(struct inode *inode)
+{
+	gfp_t gfp = mapping_gfp_mask(inode->i_mapping) | __GFP_NORETRY |
+		    __GFP_NOWARN;
+	struct mem_cgroup *old;
+	struct folio *folio;
+	int err;
+
+	folio = folio_alloc(gfp, PRIVMEM_HUGE_ORDER);
+	if (!folio)
+		return NULL;
+	old = set_active_memcg(privmem_ctx(inode)->memcg);
+	err = mem_cgroup_charge(folio, NULL, gfp);
+	set_active_memcg(old);
+	if (err)
+		goto err_put;
+	if (privmem_unmap) {
+		unsigned long addr = (unsigned long)folio_address(folio);
+
+		if (privmem_unmap_pages(folio, 0, PRIVMEM_HUGE_NR))
+			goto err_put;
+		flush_tlb_kernel_range(addr, addr + folio_size(folio));
+	}
+	return folio;
+
+err_put:
+	folio_put(folio);
+	return NULL;
+}
+
+/*
+ * Free a merge folio that never went into the file.  It holds nothing
+ * private: it is freed before the copy.
+ */
+static void privmem_merge_free(struct folio *folio)
+{
+	privmem_map_folio(folio);
+	folio_put(folio);
+}
+
+/*
+ * Merge the pieces of the PMD-sized block at @index into one folio, if
+ * the block is still mergeable and the owner lets its pages move.  The
+ * copy runs under the invalidate lock, held exclusively, with every piece
+ * locked and the owner's mappings of the block gone: nothing can reach the
+ * pages meanwhile.  Lock order: the invalidate lock, the pieces' locks (in
+ * index order), the owner's locks (move_begin), the page cache's lock.
+ *
+ * Return: true if the block is one folio now.
+ */
+static bool __privmem_merge(struct inode *inode, pgoff_t index)
+{
+	struct privmem_ctx *ctx = privmem_ctx(inode);
+	struct address_space *mapping = inode->i_mapping;
+	pgoff_t i, end = index + PRIVMEM_HUGE_NR;
+	struct folio *folio;
+	struct page **pages;
+	bool merged = false;
+	void *va;
+
+	lockdep_assert_held_write(&mapping->invalidate_lock);
+
+	if (!privmem_merge_candidate(inode, index))
+		return false;
+	/* The pieces, then the new folio's pages, for one vmap(). */
+	pages = kmalloc_array(2 * PRIVMEM_HUGE_NR, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return false;
+	folio = privmem_merge_alloc(inode);
+	if (!folio)
+		goto out_free_pages;
+	if (!privmem_merge_lock(mapping, index, pages))
+		goto out_free_folio;
+	if (!privmem_merge_unused(pages))
+		goto out_unlock;
+	for (i = 0; i < PRIVMEM_HUGE_NR; i++)
+		pages[PRIVMEM_HUGE_NR + i] = folio_page(folio, i);
+	va = vmap(pages, 2 * PRIVMEM_HUGE_NR, VM_MAP, PAGE_KERNEL);
+	if (!va)
+		goto out_unlock;
+	if (ctx->ops->move_begin(ctx->owner, index, end))
+		goto out_vunmap;
+
+	__folio_set_locked(folio);
+	merged = privmem_merge_replace(mapping, folio, index, pages);
+	if (merged) {
+		memcpy(va + PMD_SIZE, va, PMD_SIZE);
+		/* What the pieces held must not reach the direct map. */
+		memset(va, 0, PMD_SIZE);
+		folio_mark_uptodate(folio);
+		folio_mark_dirty(folio);
+		atomic_long_add(PRIVMEM_HUGE_NR, &privmem_nr_allocated);
+		folio_add_lru(folio);
+		for (i = 0; i < PRIVMEM_HUGE_NR; i++)
+			privmem_free_folio(page_folio(pages[i]));
+	}
+	folio_unlock(folio);
+	ctx->ops->invalidate_end(ctx->owner, index, end);
+out_vunmap:
+	vunmap(va);
+out_unlock:
+	privmem_merge_unlock(pages, PRIVMEM_HUGE_NR);
+out_free_folio:
+	if (merged)
+		folio_put(folio);
+	else
+		privmem_merge_free(folio);
+out_free_pages:
+	kfree(pages);
+	return merged;
+}
+
+/* The same, taking the invalidate lock. */
+static bool privmem_merge(struct inode *inode, pgoff_t index)
+{
+	bool merged;
+
+	filemap_invalidate_lock(inode->i_mapping);
+	merged = __privmem_merge(inode, index);
+	filemap_invalidate_unlock(inode->i_mapping);
+	return merged;
+}
+
+/* Merge what can be merged of the PMD-sized blocks that [@start, @end) touches. */
+static void privmem_merge_range(struct inode *inode, pgoff_t start,
+				pgoff_t end, bool locked)
+{
+	pgoff_t index;
+
+	if (!PRIVMEM_HUGE_OK)
+		return;
+	for (index = round_down(start, PRIVMEM_HUGE_NR); index < end;
+	     index += PRIVMEM_HUGE_NR) {
+		if (!privmem_merge_candidate(inode, index))
+			continue;
+		if (locked)
+			__privmem_merge(inode, index);
+		else
+			privmem_merge(inode, index);
+		cond_resched();
+	}
+}
+
+/*
  * fallocate() prepares up to this many folios (zeroed, out of the direct
  * map if private) before one kernel TLB flush, then inserts them: a flush
  * is an IPI to every CPU.
@@ -590,7 +925,9 @@ static long privmem_allocate(struct inode *inode, loff_t offset, loff_t len)
 	pgoff_t index = offset >> PAGE_SHIFT;
 	pgoff_t end = (offset + len) >> PAGE_SHIFT;
 	struct privmem_batch b = { .nr = 0, .flush = false };
+	pgoff_t first = index;
 	struct folio *folio;
+	bool small = false;
 	long err = 0;
 
 	filemap_invalidate_lock_shared(mapping);
@@ -609,6 +946,7 @@ static long privmem_allocate(struct inode *inode, loff_t offset, loff_t len)
 		}
 		next = privmem_batch_prepare(inode, index, &b);
 		if (next != index) {
+			small |= next == index + 1;
 			index = next;
 			if (b.nr == PRIVMEM_BATCH) {
 				err = privmem_batch_commit(inode, &b);
@@ -620,6 +958,7 @@ static long privmem_allocate(struct inode *inode, loff_t offset, loff_t len)
 		err = privmem_batch_commit(inode, &b);
 		if (!err)
 			err = privmem_populate_slow(inode, index, index + 1);
+		small = true;
 		index++;
 		cond_resched();
 	}
@@ -630,46 +969,84 @@ static long privmem_allocate(struct inode *inode, loff_t offset, loff_t len)
 		err = err ?: r;
 	}
 	filemap_invalidate_unlock_shared(mapping);
+	/* Small folios may have filled the holes of a split one. */
+	if (!err && small)
+		privmem_merge_range(inode, first, end, false);
 	return err;
 }
+
+/*
+ * A large folio at an edge of a punch that could not be split: its pages
+ * [@from, @to), which the punch covers, are in the direct map from
+ * privmem_punch_edge() to privmem_punch_edge_end().
+ */
+struct privmem_edge {
+	struct folio *folio;	/* referenced; NULL if nothing was mapped */
+	long from, to;
+};
 
 /*
  * truncate_inode_partial_folio() zeroes the punched part of a large folio
  * through the direct map before it tries to split it.  Split the large
  * folio at @index here first, if the punch [@start, @end) covers only part
  * of it: the punched pages then go whole, never touched.  If it cannot be
- * split now (someone holds a reference for a moment), map it back for the
- * zeroing and return it, referenced, for privmem_punch_edge_end().
+ * split (someone holds a reference for a moment, or it is a piece of a
+ * 1 GiB page, which never splits), map just the punched pages back for the
+ * zeroing and keep the folio, referenced, in @edge for
+ * privmem_punch_edge_end().  Mapping a part of the folio alone needs its
+ * direct mapping split (privmem_split_direct_map(), done once); without
+ * memory for that, all of it is mapped.
  */
-static struct folio *privmem_punch_edge(struct address_space *mapping,
-					pgoff_t index, pgoff_t start,
-					pgoff_t end)
+static void privmem_punch_edge(struct address_space *mapping, pgoff_t index,
+			       pgoff_t start, pgoff_t end,
+			       struct privmem_edge *edge)
 {
 	struct folio *folio = filemap_lock_folio(mapping, index);
 
+	edge->folio = NULL;
 	if (!folio)
-		return NULL;
+		return;
 	if (!folio_test_large(folio) ||
 	    (folio->index >= start && folio_next_index(folio) <= end) ||
-	    !privmem_split_folio(mapping->host, folio)) {
+	    (!privmem_pool_folio(folio) &&
+	     !privmem_split_folio(mapping->host, folio))) {
 		folio_unlock(folio);
 		folio_put(folio);
-		return NULL;
+		return;
 	}
-	privmem_map_folio(folio);
+	edge->from = max(start, folio->index) - folio->index;
+	edge->to = min(end, folio_next_index(folio)) - folio->index;
+	if (privmem_split_direct_map(folio_page(folio, edge->from))) {
+		edge->from = 0;
+		edge->to = folio_nr_pages(folio);
+	}
+	privmem_map_pages(folio, edge->from, edge->to);
+	edge->folio = folio;
 	folio_unlock(folio);
-	return folio;
 }
 
-/* Unmap again what privmem_punch_edge() mapped, if it is still in the file. */
+/*
+ * Unmap again what privmem_punch_edge() mapped, if it is still in the
+ * file: the pages that stay (those of a piece of a 1 GiB page, zeroed in
+ * place), or the small folio left if the truncation split it after all.
+ */
 static void privmem_punch_edge_end(struct address_space *mapping,
-				   struct folio *folio)
+				   struct privmem_edge *edge)
 {
+	struct folio *folio = edge->folio;
+	int err = 0;
+
 	if (!folio)
 		return;
 	folio_lock(folio);
-	if (folio->mapping == mapping &&
-	    privmem_unmap_private(mapping->host, folio))
+	if (folio->mapping == mapping) {
+		if (folio_test_large(folio))
+			err = privmem_unmap_private_range(mapping->host, folio,
+							  edge->from, edge->to);
+		else
+			err = privmem_unmap_private(mapping->host, folio);
+	}
+	if (err)
 		pr_warn_ratelimited("privmem: folio left in the direct map\n");
 	folio_unlock(folio);
 	folio_put(folio);
@@ -701,17 +1078,19 @@ static long privmem_punch_hole(struct inode *inode, loff_t offset, loff_t len)
 	 * same range again and again pays only for this lookup.
 	 */
 	if (filemap_range_has_page(mapping, offset, offset + len - 1)) {
-		struct folio *first = NULL, *last = NULL;
+		struct privmem_edge first = { .folio = NULL };
+		struct privmem_edge last = { .folio = NULL };
 
 		ctx->ops->invalidate_begin(ctx->owner, start, end);
 		if (privmem_unmap) {
-			first = privmem_punch_edge(mapping, start, start, end);
-			if (!first || folio_next_index(first) < end)
-				last = privmem_punch_edge(mapping, end - 1, start, end);
+			privmem_punch_edge(mapping, start, start, end, &first);
+			if (!first.folio || folio_next_index(first.folio) < end)
+				privmem_punch_edge(mapping, end - 1, start, end,
+						   &last);
 		}
 		truncate_inode_pages_range(mapping, offset, offset + len - 1);
-		privmem_punch_edge_end(mapping, first);
-		privmem_punch_edge_end(mapping, last);
+		privmem_punch_edge_end(mapping, &first);
+		privmem_punch_edge_end(mapping, &last);
 		ctx->ops->invalidate_end(ctx->owner, start, end);
 	}
 	filemap_invalidate_unlock(mapping);
@@ -1152,6 +1531,9 @@ int privmem_get_pfn(struct file *file, pgoff_t index, unsigned long *pfn,
 		    int *order)
 {
 	struct inode *inode = file_inode(file);
+	struct address_space *mapping = inode->i_mapping;
+	pgoff_t huge_index = round_down(index, PRIVMEM_HUGE_NR);
+	bool added, merged = false;
 	struct folio *folio;
 
 	if (WARN_ON_ONCE(file->f_op != &privmem_fops))
@@ -1159,11 +1541,28 @@ int privmem_get_pfn(struct file *file, pgoff_t index, unsigned long *pfn,
 	if (index >= privmem_nr_pages(inode))
 		return -EINVAL;
 
-	filemap_invalidate_lock_shared(inode->i_mapping);
-	folio = privmem_get_folio(inode, index);
-	filemap_invalidate_unlock_shared(inode->i_mapping);
+retry:
+	filemap_invalidate_lock_shared(mapping);
+	folio = filemap_lock_folio(mapping, index);
+	added = !folio;
+	if (!folio)
+		folio = privmem_get_folio(inode, index);
+	filemap_invalidate_unlock_shared(mapping);
 	if (IS_ERR(folio))
 		return PTR_ERR(folio);
+
+	/*
+	 * A small folio that may have filled the last hole of a split
+	 * block: merge the block and hand out its page from the new folio.
+	 */
+	if (added && !merged && !folio_test_large(folio) &&
+	    privmem_merge_candidate(inode, huge_index)) {
+		folio_unlock(folio);
+		folio_put(folio);
+		merged = true;
+		privmem_merge(inode, huge_index);
+		goto retry;
+	}
 
 	if (PageHWPoison(folio_page(folio, index - folio->index))) {
 		folio_unlock(folio);
@@ -1482,6 +1881,9 @@ int privmem_convert(struct file *file, pgoff_t start, pgoff_t end,
 	mas_set_range(&mas, first, last);
 	mas_store_prealloc(&mas, entry);
 	mtree_unlock(&ctx->shared);
+	/* A split block whose pieces are all private again merges. */
+	if (!shared)
+		privmem_merge_range(inode, start, end, true);
 out:
 	filemap_invalidate_unlock(inode->i_mapping);
 	return err;

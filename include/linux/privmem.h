@@ -39,6 +39,14 @@ struct file;
  * @ioctl: optional; an ioctl() on the file, which the owner defines (the
  *	allocator has none of its own).  Without it every ioctl fails with
  *	-ENOTTY.
+ * @move_begin: optional; pages [@start, @end), all private, are about to
+ *	be replaced by copies of them in one new folio (the pieces of a
+ *	split huge folio merged again).  Returning 0 lets them move: the
+ *	owner then drops its mappings of them as for @invalidate_begin, and
+ *	@invalidate_end follows.  An error (the owner cannot let these pages
+ *	move, because a vendor owns them, say) keeps them where they are,
+ *	with nothing to end.  Without it no page is ever moved.  Called with
+ *	the file's invalidate lock held exclusively, may sleep.
  *
  * An owner is set exactly once, at privmem_create(), and never changes.
  */
@@ -49,6 +57,7 @@ struct privmem_guest_ops {
 	void (*error)(void *owner, pgoff_t start, pgoff_t end);
 	long (*ioctl)(void *owner, struct file *file, unsigned int cmd,
 		      unsigned long arg);
+	int (*move_begin)(void *owner, pgoff_t start, pgoff_t end);
 };
 
 #ifdef CONFIG_PRIVMEM

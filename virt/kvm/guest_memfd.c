@@ -189,21 +189,21 @@ static void kvm_gmem_error(void *owner, pgoff_t start, pgoff_t end)
 	srcu_read_unlock(&kvm->srcu, idx);
 }
 
-static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
+/*
+ * Begin an invalidation of file pages [@start, @end): zap them.  Private
+ * faults retry until invalidate_end: none can map a page that is being
+ * freed or moved.  A file bound to no slot has handed out no pfn that a
+ * fault could still map (privmem_get_pfn() waits for the invalidate lock),
+ * so it stalls nothing.  The caller holds kvm->srcu, which keeps the
+ * memslots that kvm_gmem_zap_slot() looks at.
+ */
+static void __kvm_gmem_invalidate_begin(struct kvm_gmem *gmem, pgoff_t start,
+					pgoff_t end)
 {
-	struct kvm_gmem *gmem = owner;
 	struct kvm *kvm = gmem->kvm;
-	int idx;
 
-	/*
-	 * Private faults retry until invalidate_end: none can map a page
-	 * that is being freed.  A file bound to no slot has handed out no
-	 * pfn that a fault could still map (privmem_get_pfn() waits for
-	 * the invalidate lock), so it stalls nothing.  kvm->srcu keeps the
-	 * memslots that kvm_gmem_zap_slot() looks at.
-	 */
-	idx = srcu_read_lock(&kvm->srcu);
-	mutex_lock(&gmem->lock);
+	lockdep_assert_held(&gmem->lock);
+
 	gmem->seq++;
 	gmem->invalidating = !list_empty(&gmem->bindings);
 	if (gmem->invalidating) {
@@ -213,10 +213,47 @@ static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
 			kvm_flush_remote_tlbs(kvm);
 		KVM_MMU_UNLOCK(kvm);
 	}
+}
+
+static void kvm_gmem_invalidate_begin(void *owner, pgoff_t start, pgoff_t end)
+{
+	struct kvm_gmem *gmem = owner;
+	int idx;
+
+	idx = srcu_read_lock(&gmem->kvm->srcu);
+	mutex_lock(&gmem->lock);
+	__kvm_gmem_invalidate_begin(gmem, start, end);
 	/* After the zap: no SPTE maps a page that is the host's again. */
 	kvm_gmem_return_pages(gmem, start, end);
 	mutex_unlock(&gmem->lock);
-	srcu_read_unlock(&kvm->srcu, idx);
+	srcu_read_unlock(&gmem->kvm->srcu, idx);
+}
+
+/*
+ * The allocator wants to replace file pages [@start, @end) by copies (to
+ * merge them into one huge folio).  A page the vendor owns must not move:
+ * its content is the vendor's, bound to where it is, so such a range stays
+ * as it is.  Pages the host owns (every page of a software-protected VM)
+ * may: their mappings are zapped as for a punch, and the next fault maps
+ * the new folio, whole where the attributes allow.  The check and the
+ * start of the invalidation are one step under gmem->lock, and with the
+ * invalidation begun no page is made the vendor's (kvm_gmem_commit()).
+ */
+static int kvm_gmem_move_begin(void *owner, pgoff_t start, pgoff_t end)
+{
+	struct kvm_gmem *gmem = owner;
+	unsigned long first = start;
+	int idx, r = 0;
+
+	idx = srcu_read_lock(&gmem->kvm->srcu);
+	mutex_lock(&gmem->lock);
+	if (xa_find(&gmem->vendor, &first, end - 1, XA_PRESENT))
+		r = -EBUSY;
+	else
+		__kvm_gmem_invalidate_begin(gmem, start, end);
+	mutex_unlock(&gmem->lock);
+	srcu_read_unlock(&gmem->kvm->srcu, idx);
+	return r;
 }
 
 static void kvm_gmem_invalidate_end(void *owner, pgoff_t start, pgoff_t end)
@@ -373,6 +410,7 @@ static const struct privmem_guest_ops kvm_gmem_ops = {
 	.release		= kvm_gmem_release,
 	.error			= kvm_gmem_error,
 	.ioctl			= kvm_gmem_ioctl,
+	.move_begin		= kvm_gmem_move_begin,
 };
 
 /**

@@ -13,11 +13,19 @@
  * punched the page out of the file on the way to shared.  It converts the
  * page back and reads the rest again, whose 4K mappings were left: without
  * a punch the block is mapped 2M again (KVM zapped them once the block was
- * uniformly private); after a punch its pieces stay 4K folios (merging
- * them is not done), so it stays mapped at 4K.  Then it checks the page.  The same again on a
- * guest_memfd-only slot, where the page is converted in place: its folio
- * stays whole too, the VMM reads the guest's message through its mapping
- * of the file, and the page keeps the message when it turns private.
+ * uniformly private); after a punch the block is 511 4K folios and stays
+ * mapped at 4K until the guest touches the punched page: its new 4K folio
+ * fills the last hole, the allocator merges the pieces into one 2M folio
+ * (a copy), and the block is mapped 2M again with the guest's data kept.
+ * The same again on a guest_memfd-only slot, where the page is converted
+ * in place: its folio stays whole too, the VMM reads the guest's message
+ * through its mapping of the file, and the page keeps the message when it
+ * turns private.
+ *
+ * The shared side: a block of a guest_memfd-only slot that is shared,
+ * mapped 2M from its folio; one page goes private and back, and the
+ * block's shared 4K mappings are promoted to one 2M mapping again (the
+ * VM's pages_4k/2m less the private ones).
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -41,6 +49,7 @@ enum {
 	STAGE_FILLED,	/* the block is private and written */
 	STAGE_SPLIT,	/* one page shared, the rest read back */
 	STAGE_PROMOTED,	/* the page private again, the rest read back */
+	STAGE_MERGED,	/* the page read too, the block read back */
 };
 
 /* Check [gpa, gpa + size) but the page at @skip; tag ~0 means zeroes. */
@@ -67,27 +76,34 @@ static void guest_map(uint64_t gpa, bool private)
 	GUEST_ASSERT_2(!ret, gpa, ret);
 }
 
-/* @after: what the page holds once private again (~0: zeroes). */
-static void guest_code(uint64_t page, uint64_t after)
+/*
+ * @after: what the page holds once back to the block's kind (~0: zeroes).
+ * @shared_block: the block is shared and the page goes private and back,
+ * rather than the other way round.
+ */
+static void guest_code(uint64_t page, uint64_t after, uint64_t shared_block)
 {
 	uint64_t gpa = TEST_GPA + page * PAGE_SIZE;
 
 	guest_fill_words(TEST_GPA, SZ_2M, TAG_PRIVATE, sizeof(uint64_t));
 	GUEST_SYNC(STAGE_FILLED);
 
-	guest_map(gpa, false);
+	guest_map(gpa, shared_block);
 	guest_check(TEST_GPA, SZ_2M, TAG_PRIVATE, gpa);
 	guest_fill_words(gpa, PAGE_SIZE, TAG_GUEST_MSG, sizeof(uint64_t));
 	GUEST_SYNC(STAGE_SPLIT);
 
-	guest_map(gpa, true);
+	guest_map(gpa, !shared_block);
 	/*
 	 * The rest first: its 4K mappings were still there, so only KVM
 	 * zapping them can make this fault and map the block 2M again.
 	 */
 	guest_check(TEST_GPA, SZ_2M, TAG_PRIVATE, gpa);
 	GUEST_SYNC(STAGE_PROMOTED);
+	/* After a punch, this fault fills the last hole: a merge. */
 	guest_check(gpa, PAGE_SIZE, after, ~0ull);
+	guest_check(TEST_GPA, SZ_2M, TAG_PRIVATE, gpa);
+	GUEST_SYNC(STAGE_MERGED);
 	GUEST_DONE();
 }
 
@@ -159,6 +175,67 @@ static bool has_huge_folios(void)
 static bool huge;
 
 /*
+ * A SW-protected VM whose block at TEST_GPA comes from a new guest_memfd
+ * (created with @gmem_flags), private, and one vCPU running @guest_code.
+ */
+static struct kvm_vm *create_block_vm(void *guest_code, uint64_t gmem_flags,
+				      struct kvm_vcpu **vcpu, int *fd)
+{
+	struct kvm_vm *vm;
+
+	vm = __vm_create_type_with_vcpus(KVM_X86_SW_PROTECTED_VM, 1,
+					 BLOCK_NPAGES, guest_code, vcpu);
+	vm_enable_map_gpa_range_exits(vm);
+	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
+				    TEST_SLOT, BLOCK_NPAGES, 0);
+	*fd = vm_create_guest_memfd(vm, SZ_2M, gmem_flags);
+	vm_mem_region_bind_guest_memfd(vm, TEST_SLOT, *fd, 0);
+	vm_mem_set_private(vm, TEST_GPA, SZ_2M);
+	virt_map(vm, TEST_GPA, TEST_GPA, BLOCK_NPAGES);
+	return vm;
+}
+
+/*
+ * Run the guest to its next stage, doing the conversions it asks for on
+ * the way (punching pages made shared if @punch): the stage, or -1 once
+ * the guest is done.
+ */
+static int next_stage(struct kvm_vm *vm, struct kvm_vcpu *vcpu, int fd,
+		      bool punch)
+{
+	struct ucall uc;
+
+	for (;;) {
+		vcpu_run(vcpu);
+		if (is_map_gpa_range_exit(vcpu->run)) {
+			handle_map_gpa_range(vm, fd, vcpu->run, punch);
+			continue;
+		}
+		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
+			    "unexpected exit %s",
+			    exit_reason_str(vcpu->run->exit_reason));
+		switch (get_ucall(vcpu, &uc)) {
+		case UCALL_SYNC:
+			return uc.args[1];
+		case UCALL_DONE:
+			return -1;
+		case UCALL_ABORT:
+			REPORT_GUEST_ASSERT_3(uc, "gpa 0x%lx: 0x%lx, want 0x%lx");
+		default:
+			TEST_FAIL("unexpected ucall");
+		}
+	}
+}
+
+/* Whether the VMM's mapping shows the guest's word for @gpa with @tag. */
+static bool vmm_reads(const uint64_t *shared, uint64_t gpa, uint64_t tag)
+{
+	return expect(*shared == privmem_word(gpa, tag),
+		      "the VMM reads 0x%lx in the shared page, want 0x%lx",
+		      *shared, privmem_word(gpa, tag));
+}
+
+/*
  * Convert page @page of the block to shared and back, as @mode says, and
  * check the counts at every stage.
  */
@@ -181,25 +258,18 @@ static bool run_split_and_promote(uint64_t page, enum mode mode)
 	/* Else as split: the page itself is not touched yet. */
 	const struct counts promoted = huge && !punch ?
 		(struct counts){ 0, 1, 0, 1 } : split;
+	/* Touched, the page is back: after a punch, the pieces merged. */
+	const struct counts merged = filled;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
-	struct ucall uc;
 	uint64_t *shared;
 	bool ok = true;
+	int fd, stage;
 	char *map;
-	int fd;
 
-	vm = __vm_create_type_with_vcpus(KVM_X86_SW_PROTECTED_VM, 1,
-					 BLOCK_NPAGES, guest_code, &vcpu);
-	vm_enable_map_gpa_range_exits(vm);
-	vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
-				    TEST_SLOT, BLOCK_NPAGES, 0);
-	fd = vm_create_guest_memfd(vm, SZ_2M, mode == IN_PLACE ?
-				   GUEST_MEMFD_FLAG_MMAP : 0);
-	vm_mem_region_bind_guest_memfd(vm, TEST_SLOT, fd, 0);
-	vm_mem_set_private(vm, TEST_GPA, SZ_2M);
-	virt_map(vm, TEST_GPA, TEST_GPA, BLOCK_NPAGES);
-	vcpu_args_set(vcpu, 2, page, after);
+	vm = create_block_vm(guest_code, mode == IN_PLACE ?
+			     GUEST_MEMFD_FLAG_MMAP : 0, &vcpu, &fd);
+	vcpu_args_set(vcpu, 3, page, after, 0ull);
 	/* Where the VMM sees the shared page. */
 	if (mode == IN_PLACE) {
 		map = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -211,47 +281,108 @@ static bool run_split_and_promote(uint64_t page, enum mode mode)
 		shared = addr_gpa2hva(vm, gpa);
 	}
 
-	for (;;) {
-		vcpu_run(vcpu);
-		if (is_map_gpa_range_exit(vcpu->run)) {
-			handle_map_gpa_range(vm, fd, vcpu->run, punch);
-			continue;
-		}
-		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO,
-			    "unexpected exit %s",
-			    exit_reason_str(vcpu->run->exit_reason));
-		switch (get_ucall(vcpu, &uc)) {
-		case UCALL_SYNC:
-			break;
-		case UCALL_DONE:
-			goto out;
-		case UCALL_ABORT:
-			REPORT_GUEST_ASSERT_3(uc, "gpa 0x%lx: 0x%lx, want 0x%lx");
-		default:
-			TEST_FAIL("unexpected ucall");
-		}
-		switch (uc.args[1]) {
+	while ((stage = next_stage(vm, vcpu, fd, punch)) >= 0) {
+		switch (stage) {
 		case STAGE_FILLED:
 			ok &= counts_are(vm, fd, &filled, "filled");
 			break;
 		case STAGE_SPLIT:
 			ok &= counts_are(vm, fd, &split, "split");
-			ok &= expect(*shared == privmem_word(gpa, TAG_GUEST_MSG),
-				     "the VMM reads 0x%lx in the shared page, want 0x%lx",
-				     *shared, privmem_word(gpa, TAG_GUEST_MSG));
+			ok &= vmm_reads(shared, gpa, TAG_GUEST_MSG);
 			break;
 		case STAGE_PROMOTED:
 			ok &= counts_are(vm, fd, &promoted, "promoted");
 			break;
+		case STAGE_MERGED:
+			ok &= counts_are(vm, fd, &merged, "merged");
+			break;
 		default:
-			TEST_FAIL("unknown stage %lu", uc.args[1]);
+			TEST_FAIL("unknown stage %d", stage);
 		}
 	}
-out:
 	if (map)
 		munmap(map, SZ_2M);
 	kvm_vm_free(vm);
 	/* The VM's mappings are gone; the file still holds the block. */
+	close(fd);
+	return ok;
+}
+
+/*
+ * The block's mappings: shared 2M ones are the VM's 2M mappings less the
+ * private ones (the other slots are mapped 4K only: their memory is
+ * MADV_NOHUGEPAGE), 4K ones are counted for private pages only, since the
+ * guest's code and stack are mapped 4K as well.
+ */
+struct shared_counts {
+	long shared_2m, private_4k, private_2m;
+};
+
+static bool shared_counts_are(struct kvm_vm *vm,
+			      const struct shared_counts *want,
+			      const char *stage)
+{
+	long p2m = vm_get_stat(vm, "private_pages_2m");
+	struct shared_counts got = {
+		.shared_2m = vm_get_stat(vm, "pages_2m") - p2m,
+		.private_4k = vm_get_stat(vm, "private_pages_4k"),
+		.private_2m = p2m,
+	};
+
+	return expect(!memcmp(&got, want, sizeof(got)),
+		      "%s: shared 2m %ld, private 4k %ld 2m %ld; want %ld, %ld %ld",
+		      stage, got.shared_2m, got.private_4k, got.private_2m,
+		      want->shared_2m, want->private_4k, want->private_2m);
+}
+
+/*
+ * Page @page of a shared block of a guest_memfd-only slot goes private and
+ * back; the block's shared mappings are split and promoted like private
+ * ones, and the page keeps the guest's message both ways.
+ */
+static bool run_shared_promote(uint64_t page)
+{
+	uint64_t gpa = TEST_GPA + page * PAGE_SIZE;
+	const struct shared_counts filled = { huge, 0, 0 };
+	const struct shared_counts split = { 0, 1, 0 };
+	const struct shared_counts promoted = filled;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t *shared;
+	bool ok = true;
+	int fd, stage;
+	char *map;
+
+	vm = create_block_vm(guest_code, GUEST_MEMFD_FLAG_MMAP, &vcpu, &fd);
+	/* The block starts private: make all of it shared, in place. */
+	vm_mem_set_shared(vm, TEST_GPA, SZ_2M);
+	vcpu_args_set(vcpu, 3, page, TAG_GUEST_MSG, 1ull);
+	map = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	TEST_ASSERT(map != MAP_FAILED, "mmap of the guest_memfd failed");
+	shared = (uint64_t *)(map + page * PAGE_SIZE);
+
+	while ((stage = next_stage(vm, vcpu, fd, false)) >= 0) {
+		switch (stage) {
+		case STAGE_FILLED:
+			ok &= shared_counts_are(vm, &filled, "filled");
+			ok &= vmm_reads(shared, gpa, TAG_PRIVATE);
+			break;
+		case STAGE_SPLIT:
+			ok &= shared_counts_are(vm, &split, "split");
+			break;
+		case STAGE_PROMOTED:
+			ok &= shared_counts_are(vm, &promoted, "promoted");
+			ok &= vmm_reads(shared, gpa, TAG_GUEST_MSG);
+			break;
+		case STAGE_MERGED:
+			ok &= shared_counts_are(vm, &filled, "page back");
+			break;
+		default:
+			TEST_FAIL("unknown stage %d", stage);
+		}
+	}
+	munmap(map, SZ_2M);
+	kvm_vm_free(vm);
 	close(fd);
 	return ok;
 }
@@ -303,6 +434,21 @@ static bool test_in_place_promote_end(void)
 	return run_split_and_promote(BLOCK_NPAGES - 1, IN_PLACE);
 }
 
+static bool test_shared_promote_start(void)
+{
+	return run_shared_promote(0);
+}
+
+static bool test_shared_promote_middle(void)
+{
+	return run_shared_promote(MIDDLE);
+}
+
+static bool test_shared_promote_end(void)
+{
+	return run_shared_promote(BLOCK_NPAGES - 1);
+}
+
 static const struct {
 	bool (*fn)(void);
 	const char *name;
@@ -316,6 +462,9 @@ static const struct {
 	{ test_in_place_promote_start, "in_place_promote_start" },
 	{ test_in_place_promote_middle, "in_place_promote_middle" },
 	{ test_in_place_promote_end, "in_place_promote_end" },
+	{ test_shared_promote_start, "shared_promote_start" },
+	{ test_shared_promote_middle, "shared_promote_middle" },
+	{ test_shared_promote_end, "shared_promote_end" },
 };
 
 int main(void)

@@ -25,9 +25,12 @@
  *                                 private memory that KVM maps with 2 MiB
  *                                 pages (binary stats private_pages_2m and
  *                                 _4k) after the guest converted one 4 KiB
- *                                 page of every 2 MiB block to shared, touched
- *                                 it all, converted them back and touched it
- *                                 again (higher is better, target >= 0.99)
+ *                                 page of every 2 MiB block to shared
+ *                                 (punching it out of its folio, which
+ *                                 splits), touched it all, converted them
+ *                                 back and touched it again, which refills
+ *                                 the holes and merges the pieces into 2 MiB
+ *                                 folios (higher is better, target >= 0.99)
  *   memory_used_vs_touched        the largest growth of the bench's memcg
  *                                 (st_blocks of the file without memcg)
  *                                 over the 64 MiB a guest touched on a
@@ -461,28 +464,34 @@ static void guest_convert_each_cmd(struct bench *b, uint64_t gpa,
 /*
  * (5) the fraction of the guest's private memory mapped 2M after one
  * scattered 4 KiB conversion per 2 MiB block, and its reversal, each
- * followed by a touch of everything.  The conversions keep the private
- * pages (no punch), so the folios stay whole.
+ * followed by a touch of everything.  The conversions to shared punch the
+ * page out of its folio, which splits it; the touch after the reversal
+ * refills each hole, and the allocator merges the block's pieces into one
+ * 2 MiB folio again.
  */
 static double bench_huge_mapped(struct bench *b)
 {
 	uint64_t p4k, p2m, split4k, split2m;
+	long f4k, f2m;
 
 	guest_memfd_punch_hole(b->gmem_fd, 0, BENCH_SIZE);
-	b->keep = true;
 	guest_cmd(b, CMD_TOUCH, PRIV_GPA, BENCH_NPAGES, 0);
 	guest_convert_each_cmd(b, PRIV_GPA, BENCH_NPAGES, SZ_2M, 1, true, false);
 	guest_cmd(b, CMD_TOUCH, PRIV_GPA, BENCH_NPAGES, 0);
 	split4k = vm_get_stat(b->vm, "private_pages_4k");
 	split2m = vm_get_stat(b->vm, "private_pages_2m");
+	f4k = fdinfo_value(b->gmem_fd, "privmem_folios_4k");
+	f2m = fdinfo_value(b->gmem_fd, "privmem_folios_2m");
 	guest_convert_each_cmd(b, PRIV_GPA, BENCH_NPAGES, SZ_2M, 1, true, true);
 	guest_cmd(b, CMD_TOUCH, PRIV_GPA, BENCH_NPAGES, 0);
-	b->keep = false;
 
 	p4k = vm_get_stat(b->vm, "private_pages_4k");
 	p2m = vm_get_stat(b->vm, "private_pages_2m");
 	printf("# private mappings: split %lu 4K + %lu 2M, after the reversal %lu 4K + %lu 2M\n",
 	       split4k, split2m, p4k, p2m);
+	printf("# folios: split %ld 4K + %ld 2M, after the reversal %ld 4K + %ld 2M\n",
+	       f4k, f2m, fdinfo_value(b->gmem_fd, "privmem_folios_4k"),
+	       fdinfo_value(b->gmem_fd, "privmem_folios_2m"));
 	if (!p4k && !p2m)
 		return 0;
 	return (double)(p2m * (SZ_2M / PAGE_SIZE)) /
