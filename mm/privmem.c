@@ -742,7 +742,7 @@ static bool __privmem_merge(struct inode *inode, pgoff_t index)
 		goto out_unlock;
 	for (i = 0; i < PRIVMEM_HUGE_NR; i++)
 		pages[PRIVMEM_HUGE_NR + i] = folio_page(folio, i);
-	va = vmap(pages, 2 * PRIVMEM_HUGE_NR, VM_MAP, PAGE_KERNEL);
+	va = privmem_vmap(pages, 2 * PRIVMEM_HUGE_NR);
 	if (!va)
 		goto out_unlock;
 	if (ctx->ops->move_begin(ctx->owner, index, end))

@@ -14,6 +14,7 @@
 #include <linux/bits.h>
 #include <linux/types.h>
 #include <linux/err.h>
+#include <linux/vmalloc.h>
 
 struct address_space;
 struct file;
@@ -59,6 +60,17 @@ struct privmem_guest_ops {
 		      unsigned long arg);
 	int (*move_begin)(void *owner, pgoff_t start, pgoff_t end);
 };
+
+/*
+ * A kernel alias of @count pages that may be out of the direct map.  vread()
+ * (read_kcore() of the vmalloc range) copies vmalloc areas through the
+ * direct map, where such pages fault; it treats VM_IOREMAP areas as holes,
+ * so the alias is one of those.
+ */
+static inline void *privmem_vmap(struct page **pages, unsigned int count)
+{
+	return vmap(pages, count, VM_MAP | VM_IOREMAP, PAGE_KERNEL);
+}
 
 #ifdef CONFIG_PRIVMEM
 

@@ -760,7 +760,7 @@ static int kvm_gmem_fill_page(kvm_pfn_t pfn, const void __user *src)
 	int r = 0;
 
 	/* Private pages may be out of the direct map: map this one alone. */
-	va = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	va = privmem_vmap(&page, 1);
 	if (!va)
 		return -ENOMEM;
 	if (copy_from_user(va, src, PAGE_SIZE))

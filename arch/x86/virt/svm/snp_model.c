@@ -43,6 +43,7 @@
 #include <linux/xarray.h>
 #include <asm/unaligned.h>
 #include <crypto/hash.h>
+#include <linux/privmem.h>
 #include <asm/snp_model.h>
 #include <asm/trap_pf.h>
 
@@ -918,7 +919,7 @@ static int fw_measure(struct snp_model *m, struct snp_model_guest *g,
 
 	lockdep_assert_held(&m->fw_lock);
 	/* Private pages may be out of the direct map: map this one alone. */
-	va = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	va = privmem_vmap(&page, 1);
 	if (!va)
 		return -ENOMEM;
 	switch (d->page_type) {
