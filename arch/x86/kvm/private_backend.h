@@ -46,6 +46,12 @@
  * @vcpu_mem_enc_ioctl: optional; KVM_MEMORY_ENCRYPT_OP on a vCPU of a VM
  *	of the type (TDX's per-vCPU commands), under the vCPU's mutex and
  *	with the vCPU loaded.  Without it the ioctl is -ENOTTY.
+ * @emulate_ud: optional; the guest took a #UD, perhaps on an instruction
+ *	of the VM type that the CPU running it lacks (TDX's TDCALL): perform
+ *	it.  From the vendor's #UD intercept, in the vCPU's exit handling,
+ *	may sleep.  -ENOENT when the instruction is not the backend's (the
+ *	guest gets its #UD), else what an exit handler returns: 1 to resume
+ *	the guest, 0 to exit to user space, a negative errno for KVM_RUN.
  *
  * The guest's conversion protocol is the backend's exit handling; it asks
  * user space for a conversion with kvm_private_request_conversion(), which
@@ -65,6 +71,7 @@ struct kvm_private_backend {
 	bool (*state_protected)(struct kvm *kvm);
 	int (*mem_enc_ioctl)(struct kvm *kvm, void __user *argp);
 	int (*vcpu_mem_enc_ioctl)(struct kvm_vcpu *vcpu, void __user *argp);
+	int (*emulate_ud)(struct kvm_vcpu *vcpu);
 };
 
 int kvm_private_backend_register(const struct kvm_private_backend *backend);
@@ -109,6 +116,16 @@ static inline bool kvm_private_state_protected(struct kvm *kvm)
 
 	return backend && backend->state_protected &&
 	       backend->state_protected(kvm);
+}
+
+/* A #UD the backend may turn into its VM type's instruction; -ENOENT if not. */
+static inline int kvm_private_emulate_ud(struct kvm_vcpu *vcpu)
+{
+	const struct kvm_private_backend *backend = kvm_private_backend(vcpu->kvm);
+
+	if (!backend || !backend->emulate_ud)
+		return -ENOENT;
+	return backend->emulate_ud(vcpu);
 }
 
 #endif /* ARCH_X86_KVM_PRIVATE_BACKEND_H */

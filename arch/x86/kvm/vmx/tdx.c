@@ -26,8 +26,10 @@
  *
  * Locking, outermost first: kvm->lock (VM commands), vcpu->mutex (vCPU
  * commands), kvm_tdx.lock (the TD's build state), kvm->slots_lock,
- * guest_memfd's lock, kvm->mmu_lock, the model's lock.  tdx_reclaim_page()
- * runs under guest_memfd's lock and so never takes kvm_tdx.lock.
+ * guest_memfd's lock, kvm_tdx.sept_lock (the S-EPT tables KVM gave the
+ * model), kvm->mmu_lock, the model's lock.  tdx_reclaim_page() and
+ * tdx_make_private() run under guest_memfd's lock and so never take
+ * kvm_tdx.lock.
  */
 #define pr_fmt(fmt) "kvm-tdx: " fmt
 
@@ -95,6 +97,7 @@ struct kvm_tdx {
 	u64 attributes;
 	u64 xfam;
 	u32 cpuid_maxphyaddr;		/* CPUID 0x80000008 EAX 7:0 */
+	struct mutex sept_lock;		/* @sept_pages, @sept_spare */
 	struct list_head sept_pages;	/* S-EPT tables given to the model */
 	struct page *sept_spare;	/* for the next TDH.MEM.SEPT.ADD */
 	struct tdx_vp *vps;
@@ -506,7 +509,7 @@ static int tdx_sept_populate(struct kvm_tdx *tdx, gpa_t gpa, u64 *hw_error)
 	struct tdxm_args a;
 	int level, pt, pt_level;
 
-	lockdep_assert_held(&tdx->lock);
+	lockdep_assert_held(&tdx->sept_lock);
 
 	for (level = TDX_SEPT_TOP_LEVEL; level > TDXM_LEVEL_4K; level--) {
 		if (!tdx->sept_spare) {
@@ -556,7 +559,9 @@ static int tdx_add_page(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int order, vo
 	u64 err;
 	int r, i;
 
+	mutex_lock(&tdx->sept_lock);
 	r = tdx_sept_populate(tdx, gpa, &args->hw_error);
+	mutex_unlock(&tdx->sept_lock);
 	if (r)
 		return r;
 	r = xa_reserve(&tdx->gfns, pfn, GFP_KERNEL_ACCOUNT);
@@ -814,6 +819,170 @@ out:
 	return r;
 }
 
+/* ---- TDCALL ------------------------------------------------------------- */
+
+/*
+ * TDCALL is 66 0f 01 cc.  The CPUs the TDs run on here have no TDX, so the
+ * guest's TDCALL raises #UD, which the vendor code hands to the backend:
+ * KVM performs the call on the guest's behalf, the module's leaves on the
+ * model, TDG.VP.VMCALL itself.
+ */
+static const u8 tdx_insn_tdcall[] = { 0x66, 0x0f, 0x01, 0xcc };
+
+/* TDG.VP.VMCALL (GHCI): R10 0 is a standard call, R11 names it. */
+#define TDG_VP_VMCALL			0
+#define TDVMCALL_REPORT_FATAL_ERROR	0x10003ULL
+/* ReportFatalError hands user space RAX..R15, in their encoding order. */
+#define TDX_FATAL_NR_GPRS		(VCPU_REGS_R15 + 1)
+/* TDG.VP.VMCALL's status in R10. */
+#define TDVMCALL_STATUS_INVALID_OPERAND	0x8000000000000000ULL
+
+static void tdx_skip_tdcall(struct kvm_vcpu *vcpu)
+{
+	kvm_rip_write(vcpu, kvm_rip_read(vcpu) + sizeof(tdx_insn_tdcall));
+}
+
+/*
+ * TDG.VP.VMCALL<ReportFatalError>: the TD is dead, user space hears of it
+ * as upstream reports it: KVM_SYSTEM_EVENT_TDX_FATAL with the 16 GPRs in
+ * their encoding order (R12 the error code, R13 the GPA of more data).
+ * The guest does not resume from the call.
+ */
+static int tdx_report_fatal_error(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	int i;
+
+	run->exit_reason = KVM_EXIT_SYSTEM_EVENT;
+	run->system_event.type = KVM_SYSTEM_EVENT_TDX_FATAL;
+	run->system_event.ndata = TDX_FATAL_NR_GPRS;
+	for (i = 0; i < TDX_FATAL_NR_GPRS; i++)
+		run->system_event.data[i] = kvm_register_read_raw(vcpu, i);
+	return 0;
+}
+
+static int tdx_vmcall(struct kvm_vcpu *vcpu)
+{
+	if (!kvm_r10_read(vcpu) &&
+	    kvm_r11_read(vcpu) == TDVMCALL_REPORT_FATAL_ERROR)
+		return tdx_report_fatal_error(vcpu);
+
+	/* The call itself worked; what it asked for is unknown. */
+	kvm_rax_write(vcpu, TDXM_SUCCESS);
+	kvm_r10_write(vcpu, TDVMCALL_STATUS_INVALID_OPERAND);
+	tdx_skip_tdcall(vcpu);
+	return 1;
+}
+
+/*
+ * A private GPA the guest wants to ACCEPT has nothing in the S-EPT: the
+ * module exits to KVM as for an EPT violation.  Give the TD the page
+ * (PENDING) the way a private fault would, so the retried ACCEPT finds it.
+ */
+static int tdx_accept_fault(struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	struct kvm *kvm = vcpu->kvm;
+	gfn_t gfn = gpa_to_gfn(gpa);
+	struct kvm_memory_slot *slot;
+	u8 max_level = PG_LEVEL_4K;
+	int max_order, r;
+	kvm_pfn_t pfn;
+
+	slot = gfn_to_memslot(kvm, gfn);
+	if (!slot || !kvm_slot_can_be_private(slot) || !kvm_mem_is_private(kvm, gfn))
+		goto fault_exit;
+	r = kvm_gmem_get_pfn(kvm, slot, gfn, &pfn, &max_order);
+	if (r)
+		goto fault_exit;
+	r = kvm_private_prepare_pfn(kvm, slot, pfn, gfn, 0, &max_level);
+	kvm_release_pfn_clean(pfn);
+	if (r == -EAGAIN)
+		return 1;
+	if (r)
+		goto fault_exit;
+	return 1;
+
+fault_exit:
+	kvm_prepare_memory_fault_exit(vcpu, gpa, PAGE_SIZE, true);
+	return -EFAULT;
+}
+
+/*
+ * One of the module's TDCALL leaves, on the model: the vCPU is in the TD
+ * for the call.  ACCEPT clears the page through the direct map, where the
+ * TD's pages are not: map it for the call.
+ */
+static int tdx_module_call(struct kvm_vcpu *vcpu, struct kvm_tdx *tdx, u64 tdvpr)
+{
+	struct tdx_model *m = tdx_model_global();
+	u64 leaf = kvm_rax_read(vcpu), err, pfn = 0;
+	gpa_t gpa = kvm_rcx_read(vcpu) & PAGE_MASK;
+	struct tdxm_args a = {
+		.rcx	= kvm_rcx_read(vcpu),
+		.rdx	= kvm_rdx_read(vcpu),
+		.r8	= kvm_r8_read(vcpu),
+		.r9	= kvm_r9_read(vcpu),
+	};
+	bool mapped = false;
+	int level, state;
+
+	if (leaf == TDXM_TDG_MEM_PAGE_ACCEPT &&
+	    !tdx_model_sept_lookup(m, tdx_tdr_pa(tdx), gpa, &pfn,
+				   &level, &state) &&
+	    state == TDXM_SEPT_PENDING && level == TDXM_LEVEL_4K)
+		mapped = tdx_model_map_page(pfn);
+
+	err = tdx_model_vp_enter(m, tdvpr);
+	if (!err) {
+		err = tdx_model_tdcall(m, tdvpr, leaf, &a);
+		tdx_model_vp_exit(m, tdvpr);
+	}
+	if (mapped)
+		tdx_model_unmap_page(pfn);
+
+	if (err == TDXM_TDCALL_EPT_VIOLATION)
+		return tdx_accept_fault(vcpu, gpa);
+	if (WARN_ON_ONCE(err && !TDXM_STATUS(err)))
+		return -EIO;
+
+	kvm_rax_write(vcpu, err);
+	if (leaf == TDXM_TDG_VP_INFO && !err) {
+		kvm_rcx_write(vcpu, a.rcx);
+		kvm_rdx_write(vcpu, a.rdx);
+		kvm_r8_write(vcpu, a.r8);
+		kvm_r9_write(vcpu, a.r9);
+		kvm_r10_write(vcpu, a.r10);
+		kvm_r11_write(vcpu, a.r11);
+	}
+	tdx_skip_tdcall(vcpu);
+	return 1;
+}
+
+/*
+ * The backend's #UD hook: a TDCALL of a running TD's vCPU is the call;
+ * anything else (and a TDCALL before FINALIZE) stays a #UD.
+ */
+static int tdx_emulate_ud(struct kvm_vcpu *vcpu)
+{
+	struct kvm_tdx *tdx = to_tdx(vcpu->kvm);
+	u8 insn[sizeof(tdx_insn_tdcall)];
+	struct x86_exception e;
+	struct tdx_vp *vp;
+
+	if (!tdx || !READ_ONCE(tdx->finalized) || !is_64_bit_mode(vcpu))
+		return -ENOENT;
+	vp = &tdx->vps[vcpu->vcpu_idx];
+	if (!READ_ONCE(vp->initialized))
+		return -ENOENT;
+	if (kvm_read_guest_virt(vcpu, kvm_rip_read(vcpu), insn, sizeof(insn), &e) ||
+	    memcmp(insn, tdx_insn_tdcall, sizeof(insn)))
+		return -ENOENT;
+
+	if (kvm_rax_read(vcpu) == TDG_VP_VMCALL)
+		return tdx_vmcall(vcpu);
+	return tdx_module_call(vcpu, tdx, page_to_phys(vp->tdvpr));
+}
+
 /* ---- The backend -------------------------------------------------------- */
 
 /*
@@ -837,12 +1006,50 @@ static int tdx_map_check(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int level)
 }
 
 /*
- * Private pages reach a TD only through PAGE.ADD (at launch) for now: a
- * fault on a page the TD does not own goes to user space.
+ * A private fault after FINALIZE found @pfn, which the TD does not own
+ * yet: AUG it (with the S-EPT tables above it) as a PENDING page the
+ * guest must ACCEPT before it can use it.  Before FINALIZE pages reach the
+ * TD only through INIT_MEM_REGION: user space hears of the fault.  S-EPT
+ * leaves are 4 KiB for now (tdx_max_level()).
  */
 static int tdx_make_private(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn, int order)
 {
-	return -EFAULT;
+	struct kvm_tdx *tdx = to_tdx(kvm);
+	gpa_t gpa = gfn_to_gpa(gfn);
+	struct tdxm_args a;
+	u64 err, hw_error;
+	int r;
+
+	/* KVM_EXIT_MEMORY_FAULT comes with EFAULT (api.rst). */
+	if (!READ_ONCE(tdx->finalized))
+		return -EFAULT;
+	if (order)
+		return -EBUSY;
+
+	mutex_lock(&tdx->sept_lock);
+	r = tdx_sept_populate(tdx, gpa, &hw_error);
+	mutex_unlock(&tdx->sept_lock);
+	if (r)
+		return r == -EIO ? -EFAULT : r;
+	r = xa_reserve(&tdx->gfns, pfn, GFP_KERNEL_ACCOUNT);
+	if (r)
+		return r;
+
+	a = (struct tdxm_args){
+		.rcx	= gpa | TDXM_LEVEL_4K,
+		.rdx	= tdx_tdr_pa(tdx),
+		.r8	= PFN_PHYS(pfn),
+	};
+	err = tdx_seamcall(TDXM_TDH_MEM_PAGE_AUG, &a);
+	if (err) {
+		pr_warn_ratelimited("PAGE.AUG of pfn %#llx at %#llx failed: %#llx\n",
+				    pfn, gpa, err);
+		xa_release(&tdx->gfns, pfn);
+		return -EFAULT;
+	}
+	xa_store(&tdx->gfns, pfn, xa_mk_value(gfn), GFP_KERNEL_ACCOUNT);
+	atomic_long_inc(&tdx->nr_private);
+	return 0;
 }
 
 static int tdx_max_level(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn)
@@ -884,6 +1091,7 @@ static int tdx_vm_init(struct kvm *kvm)
 	}
 	tdx->kvm = kvm;
 	mutex_init(&tdx->lock);
+	mutex_init(&tdx->sept_lock);
 	INIT_LIST_HEAD(&tdx->sept_pages);
 	xa_init(&tdx->gfns);
 	kvm->arch.private_state = tdx;
@@ -931,6 +1139,7 @@ static const struct kvm_private_backend tdx_backend = {
 	.reclaim		= tdx_reclaim_page,
 	.map_check		= tdx_map_check,
 	.state_protected	= tdx_state_protected,
+	.emulate_ud		= tdx_emulate_ud,
 	.mem_enc_ioctl		= tdx_mem_enc_ioctl,
 	.vcpu_mem_enc_ioctl	= tdx_vcpu_mem_enc_ioctl,
 };

@@ -782,6 +782,190 @@ static void test_get_cpuid(void)
 	ksft_test_result_pass("GET_CPUID: GuestPhysAddrSize 48, E2BIG with the size\n");
 }
 
+/* ---- A running TD: TDCALL, ACCEPT after AUG, ReportFatalError ---------- */
+
+/* TDCALL leaves and TDG.VP.VMCALL<ReportFatalError> (GHCI). */
+#define TDG_VP_VMCALL			0
+#define TDG_VP_INFO			1
+#define TDG_MEM_PAGE_ACCEPT		6
+#define TDVMCALL_REPORT_FATAL_ERROR	0x10003ull
+#define TDX_PAGE_ALREADY_ACCEPTED	0x00000B0A00000000ull
+/* What the guests report with, and the error code they die with. */
+#define TD_REPORT_PORT			0x4242
+#define TD_FATAL_CODE			0x7d5ull
+/* A page of the TEST_GPA slot that the launch image leaves out. */
+#define TD_AUG_GPA			(TEST_GPA + 2 * PAGE_SIZE)
+#define TD_PATTERN			0x5a5aa5a5u
+
+/*
+ * The TD's registers are its own after FINALIZE: no ucall (it reads them),
+ * each value the guest reports is a 32-bit OUT that user space reads from
+ * kvm_run.
+ */
+static void td_report(uint32_t v)
+{
+	asm volatile("outl %0, %w1" : : "a"(v), "Nd"(TD_REPORT_PORT) : "memory");
+}
+
+static uint64_t td_tdcall(uint64_t leaf, uint64_t rcx, uint64_t *rcx_out)
+{
+	uint64_t rax = leaf;
+
+	asm volatile(".byte 0x66, 0x0f, 0x01, 0xcc"
+		     : "+a"(rax), "+c"(rcx)
+		     : : "rdx", "r8", "r9", "r10", "r11", "memory");
+	if (rcx_out)
+		*rcx_out = rcx;
+	return rax;
+}
+
+static void __attribute__((noreturn)) td_fatal(uint64_t code)
+{
+	register uint64_t r10 asm("r10") = 0;
+	register uint64_t r11 asm("r11") = TDVMCALL_REPORT_FATAL_ERROR;
+	register uint64_t r12 asm("r12") = code;
+
+	for (;;)
+		asm volatile(".byte 0x66, 0x0f, 0x01, 0xcc"
+			     : : "a"((uint64_t)TDG_VP_VMCALL), "c"(0ull), "r"(r10),
+			       "r"(r11), "r"(r12) : "memory");
+}
+
+static void guest_vp_info(void)
+{
+	uint64_t gpaw, status = td_tdcall(TDG_VP_INFO, 0, &gpaw);
+
+	td_report(status >> 32);
+	td_report(gpaw);
+	td_fatal(TD_FATAL_CODE);
+}
+
+static void guest_accept(void)
+{
+	volatile uint32_t *launched = (void *)TEST_GPA, *aug = (void *)TD_AUG_GPA;
+
+	td_report(*launched);
+	td_report(td_tdcall(TDG_MEM_PAGE_ACCEPT, TD_AUG_GPA, NULL) >> 32);
+	td_report(*aug);
+	*aug = TD_PATTERN;
+	td_report(*aug);
+	td_report(td_tdcall(TDG_MEM_PAGE_ACCEPT, TD_AUG_GPA, NULL) >> 32);
+	td_fatal(TD_FATAL_CODE);
+}
+
+/* A TD with @guest on its vCPU and one measured page, finalized. */
+static void td_launch_running(struct test_vm *t, void *guest, uint8_t *src)
+{
+	test_vm_create(t, KVM_X86_TDX_VM);
+	tdx_init_vm(t->vm);
+	t->vcpu = vm_vcpu_add(t->vm, 0, guest);
+	TEST_ASSERT(!__tdx_cmd(t->vcpu->fd, KVM_TDX_INIT_VCPU, 0, 0, NULL),
+		    "KVM_TDX_INIT_VCPU: %s", strerror(errno));
+	virt_map(t->vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+	tdx_init_mem_region(t, TEST_GPA, src, 1, true);
+	tdx_finalize(t->vm);
+}
+
+/* The next value the TD reports. */
+static uint32_t td_next_report(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	TEST_ASSERT(!__vcpu_run(vcpu), "KVM_RUN: %s", strerror(errno));
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_IO && run->io.port == TD_REPORT_PORT &&
+		    run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 4,
+		    "expected a report, got exit %s", exit_reason_str(run->exit_reason));
+	return *(uint32_t *)((uint8_t *)run + run->io.data_offset);
+}
+
+/* The TD died with TD_FATAL_CODE, as upstream tells user space. */
+static void td_expect_fatal(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	TEST_ASSERT(!__vcpu_run(vcpu), "KVM_RUN: %s", strerror(errno));
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_SYSTEM_EVENT &&
+		    run->system_event.type == KVM_SYSTEM_EVENT_TDX_FATAL &&
+		    run->system_event.ndata == 16 &&
+		    run->system_event.data[0] == TDG_VP_VMCALL &&
+		    run->system_event.data[10] == 0 &&
+		    run->system_event.data[11] == TDVMCALL_REPORT_FATAL_ERROR &&
+		    run->system_event.data[12] == TD_FATAL_CODE,
+		    "fatal error: exit %s type %u ndata %u r10 %llx r11 %llx r12 %llx",
+		    exit_reason_str(run->exit_reason), run->system_event.type,
+		    run->system_event.ndata, run->system_event.data[10],
+		    run->system_event.data[11], run->system_event.data[12]);
+}
+
+/* TDG.VP.INFO from a running TD: success, GPAW 48. */
+static void test_td_vp_info(void)
+{
+	uint8_t *src = source_pages(1, 0x31);
+	struct test_vm t;
+	uint32_t status, gpaw;
+
+	td_launch_running(&t, guest_vp_info, src);
+	status = td_next_report(t.vcpu);
+	gpaw = td_next_report(t.vcpu);
+	TEST_ASSERT(!status && gpaw == 48, "TDG.VP.INFO: status %#x GPAW %u", status, gpaw);
+	td_expect_fatal(t.vcpu);
+	test_vm_free(&t);
+	munmap(src, PAGE_SIZE);
+	ksft_test_result_pass("a running TD reads GPAW 48 with TDG.VP.INFO\n");
+}
+
+/*
+ * The launched page is mapped with its content; a page outside the image
+ * is AUGed when the guest ACCEPTs it, comes zeroed, takes writes, and a
+ * second ACCEPT says it is accepted already.  Teardown gives it back.
+ */
+static void test_td_accept(void)
+{
+	uint8_t *src = source_pages(1, 0x53);
+	struct pamt_count start = model_pamt(), c;
+	struct test_vm t;
+	uint32_t v;
+
+	td_launch_running(&t, guest_accept, src);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(v == *(uint32_t *)src, "launched page reads %#x, loaded %#x",
+		    v, *(uint32_t *)src);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(!v, "ACCEPT of a page outside the image: status %#x", v);
+	c = model_pamt();
+	TEST_ASSERT(c.reg == start.reg + 2, "after ACCEPT: %lu TD pages, expected %lu",
+		    c.reg - start.reg, 2ul);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(!v, "accepted page reads %#x, not zero", v);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(v == TD_PATTERN, "accepted page reads back %#x", v);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(v == TDX_PAGE_ALREADY_ACCEPTED >> 32,
+		    "second ACCEPT: status %#x", v);
+	td_expect_fatal(t.vcpu);
+	test_vm_free(&t);
+	assert_pamt_equal(model_pamt(), start, "after a running TD");
+	munmap(src, PAGE_SIZE);
+	ksft_test_result_pass("a TD accepts an AUGed page, uses it, and gives it back\n");
+}
+
+/* ReportFatalError ends KVM_RUN as upstream's KVM_SYSTEM_EVENT_TDX_FATAL. */
+static void test_td_fatal_error(void)
+{
+	uint8_t *src = source_pages(1, 0x75);
+	struct test_vm t;
+
+	td_launch_running(&t, guest_vp_info, src);
+	td_next_report(t.vcpu);
+	td_next_report(t.vcpu);
+	td_expect_fatal(t.vcpu);
+	/* The TD does not come back from it. */
+	td_expect_fatal(t.vcpu);
+	test_vm_free(&t);
+	munmap(src, PAGE_SIZE);
+	ksft_test_result_pass("ReportFatalError exits with KVM_SYSTEM_EVENT_TDX_FATAL\n");
+}
+
 int main(int argc, char *argv[])
 {
 	int i;
@@ -792,7 +976,7 @@ int main(int argc, char *argv[])
 	src_page = source_pages(1, 0x11);
 
 	ksft_print_header();
-	ksft_set_plan(10 + ARRAY_SIZE(errno_cases));
+	ksft_set_plan(13 + ARRAY_SIZE(errno_cases));
 	sha384_selftest();
 	test_vm_types();
 	test_capabilities();
@@ -802,6 +986,9 @@ int main(int argc, char *argv[])
 	test_teardown(true);
 	test_protected_state();
 	test_get_cpuid();
+	test_td_vp_info();
+	test_td_accept();
+	test_td_fatal_error();
 	for (i = 0; i < ARRAY_SIZE(errno_cases); i++)
 		run_errno_case(&errno_cases[i]);
 	ksft_test_result_pass("%zu bad inputs refused with upstream's errnos\n",
