@@ -97,7 +97,8 @@ struct kvm_tdx {
 	u64 attributes;
 	u64 xfam;
 	u32 cpuid_maxphyaddr;		/* CPUID 0x80000008 EAX 7:0 */
-	struct mutex sept_lock;		/* @sept_pages, @sept_spare */
+	/* @sept_pages, @sept_spare; a TDCALL's page against its removal */
+	struct mutex sept_lock;
 	struct list_head sept_pages;	/* S-EPT tables given to the model */
 	struct page *sept_spare;	/* for the next TDH.MEM.SEPT.ADD */
 	struct tdx_vp *vps;
@@ -926,6 +927,12 @@ static int tdx_module_call(struct kvm_vcpu *vcpu, struct kvm_tdx *tdx, u64 tdvpr
 	bool mapped = false;
 	int level, state;
 
+	/*
+	 * sept_lock keeps the page the lookup found in the TD, and so off the
+	 * allocator, until it is out of the direct map again: a punch's
+	 * tdx_reclaim_page() removes pages under it.
+	 */
+	mutex_lock(&tdx->sept_lock);
 	if (leaf == TDXM_TDG_MEM_PAGE_ACCEPT &&
 	    !tdx_model_sept_lookup(m, tdx_tdr_pa(tdx), gpa, &pfn,
 				   &level, &state) &&
@@ -939,6 +946,7 @@ static int tdx_module_call(struct kvm_vcpu *vcpu, struct kvm_tdx *tdx, u64 tdvpr
 	}
 	if (mapped)
 		tdx_model_unmap_page(pfn);
+	mutex_unlock(&tdx->sept_lock);
 
 	if (err == TDXM_TDCALL_EPT_VIOLATION)
 		return tdx_accept_fault(vcpu, gpa);
@@ -1068,7 +1076,9 @@ static void tdx_reclaim_page(struct kvm *kvm, kvm_pfn_t pfn)
 
 	if (WARN_ON_ONCE(!xa_is_value(entry)))
 		return;
+	mutex_lock(&tdx->sept_lock);
 	tdx_remove_page(tdx, gfn_to_gpa(xa_to_value(entry)), pfn);
+	mutex_unlock(&tdx->sept_lock);
 	atomic_long_dec(&tdx->nr_private);
 }
 
