@@ -33,6 +33,7 @@
 #include <asm/snp_model.h>
 #include <asm/trapnr.h>
 
+#include "../cpuid.h"
 #include "../kvm_cache_regs.h"
 #include "../mmu.h"
 #include "../x86.h"
@@ -624,6 +625,29 @@ int snp_dev_get_attr(u32 group, u64 attr, u64 *val)
 	default:
 		return -ENXIO;
 	}
+}
+
+/**
+ * snp_set_cpu_caps - CPUID 0x8000001F for clients of the SNP backend
+ *
+ * Upstream's VMMs and guests find SEV, SEV-ES and SNP, the C-bit and the
+ * ASID ranges in KVM_GET_SUPPORTED_CPUID's 0x8000001F.  The CPU under the
+ * model reports none of them: report what the model runs.  The C-bit is
+ * where AMD's EPYC parts put it; no physical address bits are reduced
+ * (EBX[11:6] stays 0, as upstream reports the reduced MAXPHYADDR in
+ * 0x80000008 instead).  Every model ASID is an SEV-ES/SNP one, so none is
+ * left for SEV-only guests (minimum SEV ASID past the last).
+ */
+void __init snp_set_cpu_caps(void)
+{
+	if (!snp_available())
+		return;
+	kvm_cpu_cap_set(X86_FEATURE_SEV);
+	kvm_cpu_cap_set(X86_FEATURE_SEV_ES);
+	kvm_cpu_cap_set(X86_FEATURE_SEV_SNP);
+	kvm_caps.sev_cbit = SNP_CBIT;
+	kvm_caps.sev_nr_asids = SNP_MODEL_MAX_ASID;
+	kvm_caps.sev_min_asid = SNP_MODEL_MAX_ASID + 1;
 }
 
 static void snp_skip_insn(struct kvm_vcpu *vcpu)

@@ -1129,6 +1129,69 @@ static void test_discovery(void)
 	ksft_test_result_pass("KVM_X86_GRP_SEV attributes, SEV_STATUS in the guest\n");
 }
 
+/* CPUID 0x8000001F: EAX feature bits, EBX C-bit and reduction, ECX/EDX ASIDs */
+#define CPUID_MEM_ENCRYPT	0x8000001f
+#define MEM_ENCRYPT_SEV		BIT(1)
+#define MEM_ENCRYPT_SEV_ES	BIT(3)
+#define MEM_ENCRYPT_SNP		BIT(4)
+#define MEM_ENCRYPT_CBIT(ebx)	((ebx) & 0x3f)
+#define MEM_ENCRYPT_REDUCE(ebx)	(((ebx) >> 6) & 0x3f)
+#define SNP_CBIT		47	/* as on AMD's EPYC parts */
+
+static void guest_cpuid(void)
+{
+	uint32_t max, eax, ebx, ecx, edx;
+
+	cpuid(0x80000000, &max, &ebx, &ecx, &edx);
+	cpuid(CPUID_MEM_ENCRYPT, &eax, &ebx, &ecx, &edx);
+	GUEST_SYNC_ARGS(max, eax, ebx, ecx, edx);
+	GUEST_DONE();
+}
+
+static void check_mem_encrypt(const char *who, uint32_t max, uint32_t eax,
+			      uint32_t ebx, uint32_t ecx, uint32_t edx)
+{
+	uint32_t want = MEM_ENCRYPT_SEV | MEM_ENCRYPT_SEV_ES | MEM_ENCRYPT_SNP;
+
+	TEST_ASSERT(max >= CPUID_MEM_ENCRYPT, "%s: max extended leaf %#x", who, max);
+	TEST_ASSERT((eax & want) == want, "%s: 0x8000001F EAX %#x lacks %#x", who, eax, want);
+	TEST_ASSERT(MEM_ENCRYPT_CBIT(ebx) == SNP_CBIT && !MEM_ENCRYPT_REDUCE(ebx),
+		    "%s: 0x8000001F EBX %#x: C-bit %u, reduction %u", who, ebx,
+		    MEM_ENCRYPT_CBIT(ebx), MEM_ENCRYPT_REDUCE(ebx));
+	/* Every ASID is an SEV-ES/SNP one: none left for SEV-only guests. */
+	TEST_ASSERT(ecx && edx == ecx + 1, "%s: 0x8000001F ECX %u EDX %u", who, ecx, edx);
+}
+
+/*
+ * CPUID 0x8000001F as upstream's clients read it: KVM_GET_SUPPORTED_CPUID
+ * reports SEV, SEV-ES and SNP, the C-bit and no address reduction, and an
+ * SNP guest given the supported list through KVM_SET_CPUID2 reads the same.
+ */
+static void test_cpuid(void)
+{
+	const struct kvm_cpuid_entry2 *e = kvm_get_supported_cpuid_entry(CPUID_MEM_ENCRYPT);
+	struct kvm_vcpu *vcpu;
+	struct test_vm t;
+	struct ucall uc;
+
+	check_mem_encrypt("KVM_GET_SUPPORTED_CPUID", kvm_get_supported_cpuid_entry(0x80000000)->eax,
+			  e->eax, e->ebx, e->ecx, e->edx);
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	snp_init2(t.vm);
+	vcpu = vm_vcpu_add(t.vm, 0, guest_cpuid);
+	vcpu_set_cpuid(vcpu);
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT(uc.cmd == UCALL_SYNC, "no sync from the guest: exit %s",
+		    exit_reason_str(vcpu->run->exit_reason));
+	check_mem_encrypt("guest", uc.args[1], uc.args[2], uc.args[3], uc.args[4], uc.args[5]);
+	test_vm_free(&t);
+	ksft_test_result_pass("CPUID 0x8000001F: SEV, SEV-ES, SNP, C-bit %d, host and guest\n",
+			      SNP_CBIT);
+}
+
 /* ---- #VC on an access to a page the guest has not validated ------------ */
 
 #define VC_VECTOR		29
@@ -1304,7 +1367,7 @@ int main(int argc, char *argv[])
 
 	ksft_print_header();
 	TEST_REQUIRE(!access(SNP_AUDIT, R_OK));
-	ksft_set_plan(18 + ARRAY_SIZE(errno_cases));
+	ksft_set_plan(19 + ARRAY_SIZE(errno_cases));
 	sha384_selftest();
 	test_vm_types();
 	test_launch_digest();
@@ -1320,6 +1383,7 @@ int main(int argc, char *argv[])
 	test_guest_protocol();
 	test_vc_unvalidated();
 	test_discovery();
+	test_cpuid();
 	test_attack_reassign(false);
 	test_attack_reassign(true);
 	for (i = 0; i < ARRAY_SIZE(errno_cases); i++)
