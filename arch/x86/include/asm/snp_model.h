@@ -201,8 +201,11 @@ struct snp_fw_page_reclaim {
 } __packed;
 
 struct snp_model;
+struct file;
 
 #ifdef CONFIG_AMD_SNP_FW_MODEL
+
+bool snp_model_file_is_sev(struct file *file);
 
 struct snp_model *snp_model_global(void);
 struct snp_model *snp_model_create(unsigned long start_pfn, unsigned long nr_pfns);
@@ -234,6 +237,11 @@ int snp_model_fw_cmd(struct snp_model *m, int cmd, void *data, int *fw_err);
 int snp_model_guest_digest(struct snp_model *m, u64 gctx_paddr, u8 *digest);
 
 #else /* !CONFIG_AMD_SNP_FW_MODEL */
+
+static inline bool snp_model_file_is_sev(struct file *file)
+{
+	return false;
+}
 
 static inline struct snp_model *snp_model_global(void)
 {

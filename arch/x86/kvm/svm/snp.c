@@ -26,6 +26,7 @@
 
 #include <linux/bitfield.h>
 #include <linux/debugfs.h>
+#include <linux/file.h>
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -33,6 +34,7 @@
 #include <asm/snp_model.h>
 #include <asm/trapnr.h>
 
+#include "../cpuid.h"
 #include "../kvm_cache_regs.h"
 #include "../mmu.h"
 #include "../x86.h"
@@ -63,6 +65,7 @@ struct kvm_snp {
 	u64 vmsa_features;
 	u16 ghcb_version;
 	struct page *gctx;		/* guest context, from LAUNCH_START */
+	int sev_fd;			/* LAUNCH_START's /dev/sev */
 	atomic_long_t nr_private;	/* pages assigned to the guest */
 	u64 *ghcb_msr;			/* MSR_AMD64_SEV_ES_GHCB, per vCPU index */
 	atomic_long_t nr_vc;		/* #VC injected, for the audit */
@@ -286,6 +289,21 @@ static int snp_init2(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *c
 	return 0;
 }
 
+/*
+ * Upstream's KVM issues a guest's firmware commands only for a VMM that
+ * holds /dev/sev open: LAUNCH_START's kvm_sev_cmd.sev_fd, kept for the
+ * launch commands after it, which ignore their own.  An fd that is not
+ * open, or open on any other file, is EBADF, as upstream.
+ */
+static int snp_check_sev_fd(int fd)
+{
+	struct fd f = fdget(fd);
+	bool sev = snp_model_file_is_sev(f.file);
+
+	fdput(f);
+	return sev ? 0 : -EBADF;
+}
+
 static int snp_launch_start(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *cmd)
 {
 	struct kvm_sev_snp_launch_start params;
@@ -306,6 +324,9 @@ static int snp_launch_start(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev
 	    !(params.policy & SNP_POLICY_RSVD_MBO) ||
 	    (params.policy & SNP_POLICY_SINGLE_SOCKET))
 		return -EINVAL;
+	r = snp_check_sev_fd(cmd->sev_fd);
+	if (r)
+		return r;
 
 	snp->gctx = snp_alloc_fw_page();
 	if (!snp->gctx)
@@ -324,6 +345,7 @@ static int snp_launch_start(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev
 	r = snp_activate(snp, &fw_err);
 	if (r)
 		goto err_decommission;
+	snp->sev_fd = cmd->sev_fd;
 	return 0;
 
 err_decommission:
@@ -397,6 +419,7 @@ static int snp_launch_update(struct kvm *kvm, struct kvm_snp *snp, struct kvm_se
 	void __user *argp = u64_to_user_ptr(cmd->data);
 	const void __user *src;
 	long count;
+	int r;
 
 	if (!snp->active || !snp->gctx || snp->finished)
 		return -EINVAL;
@@ -410,6 +433,9 @@ static int snp_launch_update(struct kvm *kvm, struct kvm_snp *snp, struct kvm_se
 	      u64_to_user_ptr(params.uaddr);
 	if (src && !PAGE_ALIGNED(params.uaddr))
 		return -EINVAL;
+	r = snp_check_sev_fd(snp->sev_fd);
+	if (r)
+		return r;
 	args.type = params.type;
 
 	mutex_lock(&kvm->slots_lock);
@@ -443,6 +469,9 @@ static int snp_launch_finish(struct kvm *kvm, struct kvm_snp *snp, struct kvm_se
 		return -EFAULT;
 	if (params.flags)
 		return -EINVAL;
+	r = snp_check_sev_fd(snp->sev_fd);
+	if (r)
+		return r;
 
 	finish.gctx_paddr = page_to_phys(snp->gctx);
 	/*
@@ -624,6 +653,29 @@ int snp_dev_get_attr(u32 group, u64 attr, u64 *val)
 	default:
 		return -ENXIO;
 	}
+}
+
+/**
+ * snp_set_cpu_caps - CPUID 0x8000001F for clients of the SNP backend
+ *
+ * Upstream's VMMs and guests find SEV, SEV-ES and SNP, the C-bit and the
+ * ASID ranges in KVM_GET_SUPPORTED_CPUID's 0x8000001F.  The CPU under the
+ * model reports none of them: report what the model runs.  The C-bit is
+ * where AMD's EPYC parts put it; no physical address bits are reduced
+ * (EBX[11:6] stays 0, as upstream reports the reduced MAXPHYADDR in
+ * 0x80000008 instead).  Every model ASID is an SEV-ES/SNP one, so none is
+ * left for SEV-only guests (minimum SEV ASID past the last).
+ */
+void __init snp_set_cpu_caps(void)
+{
+	if (!snp_available())
+		return;
+	kvm_cpu_cap_set(X86_FEATURE_SEV);
+	kvm_cpu_cap_set(X86_FEATURE_SEV_ES);
+	kvm_cpu_cap_set(X86_FEATURE_SEV_SNP);
+	kvm_caps.sev_cbit = SNP_CBIT;
+	kvm_caps.sev_nr_asids = SNP_MODEL_MAX_ASID;
+	kvm_caps.sev_min_asid = SNP_MODEL_MAX_ASID + 1;
 }
 
 static void snp_skip_insn(struct kvm_vcpu *vcpu)

@@ -14,6 +14,7 @@ struct kvm_vcpu;
 
 #ifdef CONFIG_AMD_SNP_FW_MODEL
 void __init snp_backend_setup(void);
+void __init snp_set_cpu_caps(void);
 void snp_backend_unsetup(void);
 int snp_handle_insn(struct kvm_vcpu *vcpu, bool vmmcall);
 int snp_ghcb_msr_access(struct kvm_vcpu *vcpu, u64 *data, bool write);
@@ -23,6 +24,10 @@ int snp_sev_status(struct kvm_vcpu *vcpu, u64 *data);
 int snp_dev_get_attr(u32 group, u64 attr, u64 *val);
 #else
 static inline void snp_backend_setup(void)
+{
+}
+
+static inline void snp_set_cpu_caps(void)
 {
 }
 

@@ -30,6 +30,7 @@
 #include <linux/init.h>
 #include <linux/lockdep.h>
 #include <linux/memblock.h>
+#include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
@@ -1370,3 +1371,49 @@ static int __init snp_model_init(void)
 	return 0;
 }
 subsys_initcall(snp_model_init);
+
+/*
+ * /dev/sev, as the PSP driver serves it on an SNP host.  Upstream's KVM
+ * issues a guest's firmware commands only for a VMM that shows an open
+ * /dev/sev (kvm_sev_cmd.sev_fd), the right to use the platform.  The
+ * model's node answers no platform commands of its own: an ioctl is
+ * ENOTTY.
+ */
+static const struct file_operations snp_model_sev_fops = {
+	.owner	= THIS_MODULE,
+	.open	= nonseekable_open,
+	.llseek	= no_llseek,
+};
+
+static struct miscdevice snp_model_sev_dev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "sev",
+	.fops	= &snp_model_sev_fops,
+	.mode	= 0600,
+};
+
+/**
+ * snp_model_file_is_sev - whether @file is an open /dev/sev of the model
+ * @file: the file behind a VMM's kvm_sev_cmd.sev_fd
+ *
+ * Return: true for the model's /dev/sev.
+ */
+bool snp_model_file_is_sev(struct file *file)
+{
+	return file && file->f_op == &snp_model_sev_fops;
+}
+EXPORT_SYMBOL_GPL(snp_model_file_is_sev);
+
+/* After misc_init(), a subsys_initcall too but of a later link unit. */
+static int __init snp_model_sev_dev_init(void)
+{
+	int r;
+
+	if (!global_model)
+		return 0;
+	r = misc_register(&snp_model_sev_dev);
+	if (r)
+		pr_warn("cannot register /dev/sev: %d\n", r);
+	return r;
+}
+device_initcall(snp_model_sev_dev_init);

@@ -15,10 +15,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "privmem_launch.h"
 #include "privmem_sha384.h"
@@ -148,12 +151,16 @@ static void guest_code(void)
 	GUEST_DONE();
 }
 
+/* /dev/sev, opened once; what the next command passes as sev_fd. */
+static int sev_fd = -1, cmd_sev_fd = -1;
+
 static int __snp_cmd(struct kvm_vm *vm, uint32_t id, void *data, uint32_t *fw_error)
 {
 	struct kvm_sev_cmd cmd = {
 		.id = id,
 		.data = (uintptr_t)data,
 		.error = ERROR_UNTOUCHED,
+		.sev_fd = cmd_sev_fd,
 	};
 	int r;
 
@@ -288,6 +295,16 @@ static void prep_launched(struct test_vm *t, union snp_params *p)
 	snp_launch_update(t->vm, TEST_GPA, src_page, PAGE_SIZE, KVM_SEV_SNP_PAGE_TYPE_NORMAL);
 }
 
+static void prep_sev_fd_closed(struct test_vm *t, union snp_params *p)
+{
+	cmd_sev_fd = -1;
+}
+
+static void prep_sev_fd_vm(struct test_vm *t, union snp_params *p)
+{
+	cmd_sev_fd = t->vm->fd;
+}
+
 static const struct errno_case errno_cases[] = {
 	/* KVM_SEV_INIT2 */
 	{ "INIT2 flags bit 0", SNP_VM, STAGE_NEW, INIT2, INIT_SET(flags, 1), .err = EINVAL },
@@ -324,6 +341,10 @@ static const struct errno_case errno_cases[] = {
 	{ "LAUNCH_START twice", SNP_VM, STAGE_START, START, .err = EINVAL },
 	{ "LAUNCH_START after FINISH", SNP_VM, STAGE_FINISH, START, .err = EINVAL },
 	{ "LAUNCH_START on a default VM", KVM_X86_DEFAULT_VM, STAGE_NEW, START, .err = ENOTTY },
+	{ "LAUNCH_START sev_fd not open", SNP_VM, STAGE_INIT, START, .prep = prep_sev_fd_closed,
+	  .err = EBADF },
+	{ "LAUNCH_START sev_fd not /dev/sev", SNP_VM, STAGE_INIT, START, .prep = prep_sev_fd_vm,
+	  .err = EBADF },
 	/* KVM_SEV_SNP_LAUNCH_UPDATE */
 	{ "LAUNCH_UPDATE before INIT2", SNP_VM, STAGE_NEW, UPDATE, .err = EINVAL },
 	{ "LAUNCH_UPDATE before LAUNCH_START", SNP_VM, STAGE_INIT, UPDATE, .err = EINVAL },
@@ -385,6 +406,7 @@ static void run_errno_case(const struct errno_case *c)
 		c->prep(&t, &p);
 
 	r = __snp_cmd(t.vm, c->id, &p, &fw_error);
+	cmd_sev_fd = sev_fd;
 	TEST_ASSERT(r == -1 && errno == c->err,
 		    "%s: got %d (%s), expected %s", c->name, r, strerror(errno),
 		    strerror(c->err));
@@ -1129,6 +1151,109 @@ static void test_discovery(void)
 	ksft_test_result_pass("KVM_X86_GRP_SEV attributes, SEV_STATUS in the guest\n");
 }
 
+/* CPUID 0x8000001F: EAX feature bits, EBX C-bit and reduction, ECX/EDX ASIDs */
+#define CPUID_MEM_ENCRYPT	0x8000001f
+#define MEM_ENCRYPT_SEV		BIT(1)
+#define MEM_ENCRYPT_SEV_ES	BIT(3)
+#define MEM_ENCRYPT_SNP		BIT(4)
+#define MEM_ENCRYPT_CBIT(ebx)	((ebx) & 0x3f)
+#define MEM_ENCRYPT_REDUCE(ebx)	(((ebx) >> 6) & 0x3f)
+#define SNP_CBIT		47	/* as on AMD's EPYC parts */
+
+static void guest_cpuid(void)
+{
+	uint32_t max, eax, ebx, ecx, edx;
+
+	cpuid(0x80000000, &max, &ebx, &ecx, &edx);
+	cpuid(CPUID_MEM_ENCRYPT, &eax, &ebx, &ecx, &edx);
+	GUEST_SYNC_ARGS(max, eax, ebx, ecx, edx);
+	GUEST_DONE();
+}
+
+static void check_mem_encrypt(const char *who, uint32_t max, uint32_t eax,
+			      uint32_t ebx, uint32_t ecx, uint32_t edx)
+{
+	uint32_t want = MEM_ENCRYPT_SEV | MEM_ENCRYPT_SEV_ES | MEM_ENCRYPT_SNP;
+
+	TEST_ASSERT(max >= CPUID_MEM_ENCRYPT, "%s: max extended leaf %#x", who, max);
+	TEST_ASSERT((eax & want) == want, "%s: 0x8000001F EAX %#x lacks %#x", who, eax, want);
+	TEST_ASSERT(MEM_ENCRYPT_CBIT(ebx) == SNP_CBIT && !MEM_ENCRYPT_REDUCE(ebx),
+		    "%s: 0x8000001F EBX %#x: C-bit %u, reduction %u", who, ebx,
+		    MEM_ENCRYPT_CBIT(ebx), MEM_ENCRYPT_REDUCE(ebx));
+	/* Every ASID is an SEV-ES/SNP one: none left for SEV-only guests. */
+	TEST_ASSERT(ecx && edx == ecx + 1, "%s: 0x8000001F ECX %u EDX %u", who, ecx, edx);
+}
+
+/*
+ * CPUID 0x8000001F as upstream's clients read it: KVM_GET_SUPPORTED_CPUID
+ * reports SEV, SEV-ES and SNP, the C-bit and no address reduction, and an
+ * SNP guest given the supported list through KVM_SET_CPUID2 reads the same.
+ */
+static void test_cpuid(void)
+{
+	const struct kvm_cpuid_entry2 *e = kvm_get_supported_cpuid_entry(CPUID_MEM_ENCRYPT);
+	struct kvm_vcpu *vcpu;
+	struct test_vm t;
+	struct ucall uc;
+
+	check_mem_encrypt("KVM_GET_SUPPORTED_CPUID", kvm_get_supported_cpuid_entry(0x80000000)->eax,
+			  e->eax, e->ebx, e->ecx, e->edx);
+
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	snp_init2(t.vm);
+	vcpu = vm_vcpu_add(t.vm, 0, guest_cpuid);
+	vcpu_set_cpuid(vcpu);
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
+		REPORT_GUEST_ASSERT(uc);
+	TEST_ASSERT(uc.cmd == UCALL_SYNC, "no sync from the guest: exit %s",
+		    exit_reason_str(vcpu->run->exit_reason));
+	check_mem_encrypt("guest", uc.args[1], uc.args[2], uc.args[3], uc.args[4], uc.args[5]);
+	test_vm_free(&t);
+	ksft_test_result_pass("CPUID 0x8000001F: SEV, SEV-ES, SNP, C-bit %d, host and guest\n",
+			      SNP_CBIT);
+}
+
+/*
+ * /dev/sev is there, and kvm_sev_cmd.sev_fd is checked as upstream does:
+ * LAUNCH_START keeps its /dev/sev, the launch commands after it use that
+ * one and ignore their own, and fail with EBADF once it is closed.
+ */
+static void test_sev_fd(void)
+{
+	union snp_params p;
+	struct test_vm t;
+	struct stat st;
+	int fd, r;
+
+	TEST_ASSERT(!fstat(sev_fd, &st) && S_ISCHR(st.st_mode), "/dev/sev is no char device");
+	r = ioctl(sev_fd, _IOWR('S', 0x0, uint64_t), 0);
+	TEST_ASSERT(r == -1 && errno == ENOTTY, "/dev/sev ioctl: %d (%s)", r, strerror(errno));
+
+	fd = open("/dev/sev", O_RDWR);
+	TEST_ASSERT(fd >= 0, "second open of /dev/sev: %s", strerror(errno));
+	test_vm_create(&t, KVM_X86_SNP_VM);
+	snp_init2(t.vm);
+	cmd_sev_fd = fd;
+	snp_launch_start(t.vm);
+	cmd_sev_fd = -1;
+	snp_launch_update(t.vm, TEST_GPA, src_page, PAGE_SIZE, KVM_SEV_SNP_PAGE_TYPE_NORMAL);
+	close(fd);
+
+	default_params(UPDATE, &p);
+	p.update.gfn_start++;
+	r = __snp_cmd(t.vm, UPDATE, &p, NULL);
+	TEST_ASSERT(r == -1 && errno == EBADF, "LAUNCH_UPDATE, /dev/sev closed: %d (%s)",
+		    r, strerror(errno));
+	default_params(FINISH, &p);
+	r = __snp_cmd(t.vm, FINISH, &p, NULL);
+	TEST_ASSERT(r == -1 && errno == EBADF, "LAUNCH_FINISH, /dev/sev closed: %d (%s)",
+		    r, strerror(errno));
+	cmd_sev_fd = sev_fd;
+	test_vm_free(&t);
+	ksft_test_result_pass("/dev/sev: sev_fd kept from LAUNCH_START, EBADF once closed\n");
+}
+
 /* ---- #VC on an access to a page the guest has not validated ------------ */
 
 #define VC_VECTOR		29
@@ -1301,10 +1426,14 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(!access(MODEL_GUESTS, R_OK));
 	sha384_init_constants();
 	src_page = source_pages(1, 0x11);
+	/* The model serves /dev/sev whenever it runs SNP guests. */
+	sev_fd = open("/dev/sev", O_RDWR);
+	TEST_ASSERT(sev_fd >= 0, "open /dev/sev: %s", strerror(errno));
+	cmd_sev_fd = sev_fd;
 
 	ksft_print_header();
 	TEST_REQUIRE(!access(SNP_AUDIT, R_OK));
-	ksft_set_plan(18 + ARRAY_SIZE(errno_cases));
+	ksft_set_plan(20 + ARRAY_SIZE(errno_cases));
 	sha384_selftest();
 	test_vm_types();
 	test_launch_digest();
@@ -1320,6 +1449,8 @@ int main(int argc, char *argv[])
 	test_guest_protocol();
 	test_vc_unvalidated();
 	test_discovery();
+	test_cpuid();
+	test_sev_fd();
 	test_attack_reassign(false);
 	test_attack_reassign(true);
 	for (i = 0; i < ARRAY_SIZE(errno_cases); i++)
