@@ -13,11 +13,15 @@ ln -s busybox "$root/bin/sh"
 
 kst=$TREE/tools/testing/selftests/kvm
 : > "$root/tests/list"
+# ONLY="name ..." keeps just those programs (for quick iterations); a
+# directory in a name is ignored, and a name that matches nothing is an
+# error rather than a run of KUnit alone.
+only=""
+for n in ${ONLY:-}; do only="$only $(basename "$n")"; done
 while read -r m prog args; do
 	case "$m" in ''|'#'*) continue ;; esac
 	[ "$m" = "$mode" ] || continue
-	# ONLY="name ..." keeps just those programs (for quick iterations).
-	if [ -n "${ONLY:-}" ] && ! echo " $ONLY " | grep -q " $(basename "${prog#@}") "; then
+	if [ -n "$only" ] && ! echo "$only " | grep -q " $(basename "${prog#@}") "; then
 		continue
 	fi
 	case "$prog" in
@@ -29,6 +33,10 @@ while read -r m prog args; do
 	esac
 	echo "$name $args" >> "$root/tests/list"
 done < "$TOP/tests/guest.list"
+for n in $only; do
+	grep -q "^$n\( \|$\)" "$root/tests/list" ||
+		die "ONLY names '$n', which tests/guest.list has not for mode $mode"
+done
 
 # trinity_guests runs Debian's trinity (dynamically linked: with its
 # libraries) next to the stress test.
