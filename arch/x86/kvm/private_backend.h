@@ -34,6 +34,10 @@
  *	back to the host before it is freed.  Its mappings are gone already.
  *	Called under guest_memfd's lock, may sleep, cannot fail: a page that
  *	cannot be given back must be leaked, never freed.
+ * @release_on_shared: @reclaim also runs for a page whose GFN becomes
+ *	shared while the page stays in its file (TDX, where a conversion
+ *	removes the page from the Secure EPT); the next private fault on
+ *	the GFN has @make_private take it again.
  * @map_check: optional; the private SPTE about to map @pfn at @gfn with
  *	@level (both aligned to it) is what the vendor's hardware would
  *	accept (SNP: the RMP check of the nested page table walk).  Under
@@ -67,6 +71,7 @@ struct kvm_private_backend {
 			    int order);
 	int (*max_level)(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn);
 	void (*reclaim)(struct kvm *kvm, kvm_pfn_t pfn);
+	bool release_on_shared;
 	int (*map_check)(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int level);
 	bool (*state_protected)(struct kvm *kvm);
 	int (*mem_enc_ioctl)(struct kvm *kvm, void __user *argp);

@@ -1066,8 +1066,11 @@ static int tdx_max_level(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn)
 }
 
 /*
- * guest_memfd is about to let @pfn go (punch, file release): out of the TD
- * and back to the host.  The file holds the VM, so the TD is alive.
+ * guest_memfd is about to let @pfn go (punch, file release), or its GFN
+ * became shared (release_on_shared): out of the TD and back to the host.
+ * After a conversion the page stays in the file, and a private fault on
+ * the GFN AUGs it again, PENDING: the guest accepts it anew and finds it
+ * zeroed, as on the module.  The file holds the VM, so the TD is alive.
  */
 static void tdx_reclaim_page(struct kvm *kvm, kvm_pfn_t pfn)
 {
@@ -1147,6 +1150,7 @@ static const struct kvm_private_backend tdx_backend = {
 	.make_private		= tdx_make_private,
 	.max_level		= tdx_max_level,
 	.reclaim		= tdx_reclaim_page,
+	.release_on_shared	= true,
 	.map_check		= tdx_map_check,
 	.state_protected	= tdx_state_protected,
 	.emulate_ud		= tdx_emulate_ud,

@@ -949,6 +949,92 @@ static void test_td_accept(void)
 	ksft_test_result_pass("a TD accepts an AUGed page, uses it, and gives it back\n");
 }
 
+/* ---- Conversions: the page leaves the S-EPT, comes back PENDING -------- */
+
+#define TD_SHARED_PATTERN		0x0f0f5aa5u
+#define TD_HOST_PATTERN			0x7e57c0deu
+
+/*
+ * Accept a page and fill it; while the VMM has it shared, read what the
+ * VMM wrote at the GPA and write back; once it is private again, accept
+ * it anew (it was out of the TD) and read it.
+ */
+static void guest_convert(void)
+{
+	volatile uint32_t *aug = (void *)TD_AUG_GPA;
+
+	td_report(td_tdcall(TDG_MEM_PAGE_ACCEPT, TD_AUG_GPA, NULL) >> 32);
+	*aug = TD_PATTERN;
+	td_report(*aug);
+	/* The VMM made the GPA shared. */
+	td_report(*aug);
+	*aug = TD_SHARED_PATTERN;
+	td_report(0);
+	/* Private again. */
+	td_report(td_tdcall(TDG_MEM_PAGE_ACCEPT, TD_AUG_GPA, NULL) >> 32);
+	td_report(*aug);
+	td_fatal(TD_FATAL_CODE);
+}
+
+/*
+ * KVM_SET_MEMORY_ATTRIBUTES takes a TD's accepted page to shared and back
+ * with the page left in its guest_memfd (or punched while shared): the
+ * conversion removes it from the S-EPT (the PAMT loses it at once and
+ * nothing is left unflushed), shared accesses reach the VMM's memory, and
+ * back to private the page is AUGed again, PENDING: the guest's ACCEPT
+ * succeeds (not PAGE_ALREADY_ACCEPTED) and the page reads zero, punched or
+ * not, as the module zeroes what it accepts.
+ */
+static void test_td_convert(bool punch)
+{
+	uint8_t *src = source_pages(1, 0x29);
+	struct pamt_count start = model_pamt(), c;
+	volatile uint32_t *host;
+	struct test_vm t;
+	uint32_t v;
+
+	td_launch_running(&t, guest_convert, src);
+	host = addr_gpa2hva(t.vm, TD_AUG_GPA);
+	*host = TD_HOST_PATTERN;
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(!v, "first ACCEPT: status %#x", v);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(v == TD_PATTERN, "accepted page reads back %#x", v);
+	c = model_pamt();
+	TEST_ASSERT(c.reg == start.reg + 2, "accepted: %lu TD pages", c.reg - start.reg);
+
+	vm_mem_set_shared(t.vm, TD_AUG_GPA, PAGE_SIZE);
+	c = model_pamt();
+	TEST_ASSERT(c.reg == start.reg + 1 && c.unflushed == start.unflushed,
+		    "shared: %lu TD pages, %lu unflushed", c.reg - start.reg,
+		    c.unflushed - start.unflushed);
+	if (punch)
+		guest_memfd_punch_hole(t.gmem_fd, TD_AUG_GPA - TEST_GPA, PAGE_SIZE);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(v == TD_HOST_PATTERN, "shared GPA reads %#x, the VMM wrote %#x",
+		    v, TD_HOST_PATTERN);
+	td_next_report(t.vcpu);
+	TEST_ASSERT(*host == TD_SHARED_PATTERN, "the VMM reads %#x, the TD wrote %#x",
+		    *host, TD_SHARED_PATTERN);
+
+	vm_mem_set_private(t.vm, TD_AUG_GPA, PAGE_SIZE);
+	c = model_pamt();
+	TEST_ASSERT(c.reg == start.reg + 1, "private again, not faulted: %lu TD pages",
+		    c.reg - start.reg);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(!v, "ACCEPT after the round trip: status %#x", v);
+	c = model_pamt();
+	TEST_ASSERT(c.reg == start.reg + 2, "accepted again: %lu TD pages", c.reg - start.reg);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(!v, "re-accepted page reads %#x, not zero", v);
+	td_expect_fatal(t.vcpu);
+	test_vm_free(&t);
+	assert_pamt_equal(model_pamt(), start, "after the conversions");
+	munmap(src, PAGE_SIZE);
+	ksft_test_result_pass("a converted page leaves the S-EPT and is accepted anew (%s)\n",
+			      punch ? "punched while shared" : "kept in the file");
+}
+
 /* ReportFatalError ends KVM_RUN as upstream's KVM_SYSTEM_EVENT_TDX_FATAL. */
 static void test_td_fatal_error(void)
 {
@@ -976,7 +1062,7 @@ int main(int argc, char *argv[])
 	src_page = source_pages(1, 0x11);
 
 	ksft_print_header();
-	ksft_set_plan(13 + ARRAY_SIZE(errno_cases));
+	ksft_set_plan(15 + ARRAY_SIZE(errno_cases));
 	sha384_selftest();
 	test_vm_types();
 	test_capabilities();
@@ -989,6 +1075,8 @@ int main(int argc, char *argv[])
 	test_td_vp_info();
 	test_td_accept();
 	test_td_fatal_error();
+	test_td_convert(false);
+	test_td_convert(true);
 	for (i = 0; i < ARRAY_SIZE(errno_cases); i++)
 		run_errno_case(&errno_cases[i]);
 	ksft_test_result_pass("%zu bad inputs refused with upstream's errnos\n",
