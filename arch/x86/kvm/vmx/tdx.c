@@ -1260,6 +1260,7 @@ static const struct kvm_private_backend tdx_backend = {
 	.max_level		= tdx_max_level,
 	.reclaim		= tdx_reclaim_page,
 	.release_on_shared	= true,
+	.shared_gpa_bit		= TDX_GPAW - 1,
 	.map_check		= tdx_map_check,
 	.state_protected	= tdx_state_protected,
 	.emulate_ud		= tdx_emulate_ud,

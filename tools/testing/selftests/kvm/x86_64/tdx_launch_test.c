@@ -798,6 +798,9 @@ static void test_get_cpuid(void)
 #define TD_FATAL_CODE			0x7d5ull
 /* A page of the TEST_GPA slot that the launch image leaves out. */
 #define TD_AUG_GPA			(TEST_GPA + 2 * PAGE_SIZE)
+/* Where the TD sees the TEST_GPA slot through its shared-bit alias. */
+#define TD_ALIAS_VA			0x300000000ull
+#define TD_AUG_ALIAS_VA			(TD_ALIAS_VA + TD_AUG_GPA - TEST_GPA)
 #define TD_PATTERN			0x5a5aa5a5u
 
 /*
@@ -865,6 +868,7 @@ static void td_launch_running(struct test_vm *t, void *guest, uint8_t *src)
 	TEST_ASSERT(!__tdx_cmd(t->vcpu->fd, KVM_TDX_INIT_VCPU, 0, 0, NULL),
 		    "KVM_TDX_INIT_VCPU: %s", strerror(errno));
 	virt_map(t->vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+	virt_map(t->vm, TD_ALIAS_VA, TEST_GPA | TDX_SHARED_BIT, TEST_NPAGES);
 	tdx_init_mem_region(t, TEST_GPA, src, 1, true);
 	tdx_finalize(t->vm);
 }
@@ -1137,22 +1141,45 @@ static uint32_t td_serve_map_gpa(struct test_vm *t, bool punch, uint64_t ret,
 
 /*
  * Accept a page, convert the range around it to shared with MapGPA, read
- * what the VMM wrote there and write back, convert it to private again,
- * accept the page anew and read it.
+ * what the VMM wrote there and write back through the shared-bit alias,
+ * convert it to private again, accept the page anew and read it; then
+ * read the alias of the private page.
  */
 static void guest_map_convert(void)
 {
-	volatile uint32_t *aug = (void *)TD_AUG_GPA;
+	volatile uint32_t *aug = (void *)TD_AUG_GPA, *alias = (void *)TD_AUG_ALIAS_VA;
 
 	td_report(td_tdcall(TDG_MEM_PAGE_ACCEPT, TD_AUG_GPA, NULL) >> 32);
 	*aug = TD_PATTERN;
 	td_report64(td_map_gpa(map_base | TDX_SHARED_BIT, map_size, NULL));
-	td_report(*aug);
-	*aug = TD_SHARED_PATTERN;
+	td_report(*alias);
+	*alias = TD_SHARED_PATTERN;
 	td_report64(td_map_gpa(map_base, map_size, NULL));
 	td_report(td_tdcall(TDG_MEM_PAGE_ACCEPT, TD_AUG_GPA, NULL) >> 32);
 	td_report(*aug);
+	td_report(*alias);
 	td_fatal(TD_FATAL_CODE);
+}
+
+/*
+ * The TD reads the alias of a GPA that is private: user space hears of a
+ * shared access to the GPA without the shared bit, converts it, and the
+ * read goes on.
+ */
+static void td_expect_alias_fault(struct test_vm *t)
+{
+	struct kvm_run *run = t->vcpu->run;
+
+	TEST_ASSERT(__vcpu_run(t->vcpu) == -1 && errno == EFAULT &&
+		    run->exit_reason == KVM_EXIT_MEMORY_FAULT,
+		    "alias of a private GPA: %s, exit %s", strerror(errno),
+		    exit_reason_str(run->exit_reason));
+	TEST_ASSERT(run->memory_fault.gpa == TD_AUG_GPA &&
+		    run->memory_fault.size == PAGE_SIZE && !run->memory_fault.flags,
+		    "memory fault: gpa %#llx size %#llx flags %#llx",
+		    run->memory_fault.gpa, run->memory_fault.size,
+		    run->memory_fault.flags);
+	vm_mem_set_shared(t->vm, TD_AUG_GPA, PAGE_SIZE);
 }
 
 /* Each exit of @e asks for [@gpa, +@npages) with @attrs, 2 MiB at most. */
@@ -1180,7 +1207,9 @@ static void assert_map_exits(struct map_exits *e, uint64_t gpa, uint64_t npages,
  * range without the shared bit, in 2 MiB exits; the S-EPT loses the
  * range's pages at the conversion to shared and gets the page back,
  * PENDING, when the guest accepts it again (zeroed, punched or not, as the
- * module zeroes what it accepts); shared data is the VMM's.
+ * module zeroes what it accepts); shared data, read and written through
+ * the shared-bit alias, is the VMM's, and the alias of a private GPA is
+ * a KVM_EXIT_MEMORY_FAULT (so the alias mapping went with the conversion).
  */
 static void test_td_map_gpa_convert(uint64_t base, uint64_t size, bool punch)
 {
@@ -1213,7 +1242,7 @@ static void test_td_map_gpa_convert(uint64_t base, uint64_t size, bool punch)
 		    "shared: %lu TD pages, expected %lu; %lu unflushed", c.reg - start.reg,
 		    launched, c.unflushed - start.unflushed);
 	v = td_next_report(t.vcpu);
-	TEST_ASSERT(v == TD_HOST_PATTERN, "shared GPA reads %#x, the VMM wrote %#x",
+	TEST_ASSERT(v == TD_HOST_PATTERN, "shared alias reads %#x, the VMM wrote %#x",
 		    v, TD_HOST_PATTERN);
 
 	v = td_serve_map_gpa(&t, punch, 0, &e);
@@ -1229,11 +1258,14 @@ static void test_td_map_gpa_convert(uint64_t base, uint64_t size, bool punch)
 		    c.reg - start.reg);
 	v = td_next_report(t.vcpu);
 	TEST_ASSERT(!v, "re-accepted page reads %#x, not zero", v);
+	td_expect_alias_fault(&t);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(v == TD_SHARED_PATTERN, "alias after the fault reads %#x", v);
 	td_expect_fatal(t.vcpu);
 	test_vm_free(&t);
 	assert_pamt_equal(model_pamt(), start, "after MapGPA conversions");
 	munmap(src, PAGE_SIZE);
-	ksft_test_result_pass("MapGPA converts %s to shared and back%s\n",
+	ksft_test_result_pass("MapGPA converts %s to shared (alias) and back%s\n",
 			      size == PAGE_SIZE ? "4 KiB" : "2 MiB",
 			      punch ? ", punched while shared" : "");
 }
