@@ -138,6 +138,12 @@ void __weak kvm_arch_gmem_invalidate(struct kvm *kvm, kvm_pfn_t pfn)
 {
 }
 
+/* Default: a vendor's page stays its own while it is in the file. */
+bool __weak kvm_arch_gmem_release_on_shared(struct kvm *kvm)
+{
+	return false;
+}
+
 /*
  * File pages [@start, @end) are about to leave the file and their mappings
  * are gone: give the ones the vendor owns back to the host.
@@ -493,17 +499,24 @@ err_fd:
  * one.  slots_lock keeps the slots and their bindings, and a file whose
  * last reference is gone waits for it in kvm_gmem_release().  Only in VMs
  * with private memory: elsewhere a file keeps the kind it was created with.
+ *
+ * A vendor that lets go of a page when its GFN becomes shared
+ * (kvm_arch_gmem_release_on_shared()) gets the pages of the other slots
+ * back too, which stay in their files, private to no one until a private
+ * fault makes them the vendor's again.
  */
 int kvm_gmem_convert(struct kvm *kvm, gfn_t start, gfn_t end, bool shared)
 {
 	struct kvm_memslot_iter iter;
 	pgoff_t err_index;
+	bool release;
 	int i, r;
 
 	lockdep_assert_held(&kvm->slots_lock);
 
 	if (!kvm_arch_has_private_mem(kvm))
 		return 0;
+	release = shared && kvm_arch_gmem_release_on_shared(kvm);
 
 	for (i = 0; i < KVM_ADDRESS_SPACE_NUM; i++) {
 		struct kvm_memslots *slots = __kvm_memslots(kvm, i);
@@ -516,8 +529,14 @@ int kvm_gmem_convert(struct kvm *kvm, gfn_t start, gfn_t end, bool shared)
 			pgoff_t pstart = first - slot->base_gfn + slot->gmem.pgoff;
 			pgoff_t pend = last - slot->base_gfn + slot->gmem.pgoff;
 
-			if (!kvm_slot_is_gmem_only(slot) || !file)
+			if (!file)
 				continue;
+			if (!kvm_slot_is_gmem_only(slot)) {
+				if (release)
+					kvm_gmem_return_unlocked(slot->gmem.owner,
+								 pstart, pend);
+				continue;
+			}
 			/* Zapped by the caller: the vendor lets go first. */
 			if (shared)
 				kvm_gmem_return_unlocked(slot->gmem.owner, pstart, pend);

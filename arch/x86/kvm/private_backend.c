@@ -139,6 +139,14 @@ void kvm_arch_gmem_invalidate(struct kvm *kvm, kvm_pfn_t pfn)
 	if (backend && backend->reclaim)
 		backend->reclaim(kvm, pfn);
 }
+
+/* A conversion to shared takes the page from the vendor if it says so. */
+bool kvm_arch_gmem_release_on_shared(struct kvm *kvm)
+{
+	const struct kvm_private_backend *backend = kvm_private_backend(kvm);
+
+	return backend && backend->reclaim && backend->release_on_shared;
+}
 #endif
 
 /*

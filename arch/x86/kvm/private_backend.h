@@ -34,6 +34,15 @@
  *	back to the host before it is freed.  Its mappings are gone already.
  *	Called under guest_memfd's lock, may sleep, cannot fail: a page that
  *	cannot be given back must be leaked, never freed.
+ * @release_on_shared: @reclaim also runs for a page whose GFN becomes
+ *	shared while the page stays in its file (TDX, where a conversion
+ *	removes the page from the Secure EPT); the next private fault on
+ *	the GFN has @make_private take it again.
+ * @shared_gpa_bit: optional; the GPA bit that makes a guest's access shared
+ *	(TDX: 47 for GPAW 48).  KVM maps a GPA with it to the shared page of
+ *	the GPA without it, and zaps those mappings with the GPA's; an access
+ *	through it to a GFN whose attributes say private exits to user space
+ *	(KVM_EXIT_MEMORY_FAULT, the GPA without the bit, not private).
  * @map_check: optional; the private SPTE about to map @pfn at @gfn with
  *	@level (both aligned to it) is what the vendor's hardware would
  *	accept (SNP: the RMP check of the nested page table walk).  Under
@@ -67,6 +76,8 @@ struct kvm_private_backend {
 			    int order);
 	int (*max_level)(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn);
 	void (*reclaim)(struct kvm *kvm, kvm_pfn_t pfn);
+	bool release_on_shared;
+	u8 shared_gpa_bit;
 	int (*map_check)(struct kvm *kvm, gfn_t gfn, kvm_pfn_t pfn, int level);
 	bool (*state_protected)(struct kvm *kvm);
 	int (*mem_enc_ioctl)(struct kvm *kvm, void __user *argp);
@@ -107,6 +118,16 @@ static inline int kvm_private_map_check(struct kvm *kvm, gfn_t gfn,
 	if (!backend || !backend->map_check)
 		return 0;
 	return backend->map_check(kvm, gfn, pfn, level);
+}
+
+/* The GFN bit of a shared access (GPA alias), 0 if the VM type has none. */
+static inline gfn_t kvm_gfn_shared_mask(struct kvm *kvm)
+{
+	const struct kvm_private_backend *backend = kvm_private_backend(kvm);
+
+	if (!backend || !backend->shared_gpa_bit)
+		return 0;
+	return gpa_to_gfn(BIT_ULL(backend->shared_gpa_bit));
 }
 
 /* Register state that KVM_GET/SET_REGS and the like must not touch. */

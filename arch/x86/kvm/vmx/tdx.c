@@ -42,6 +42,7 @@
 #include <asm/fpu/xstate.h>
 #include <asm/tdx_model.h>
 
+#include "../irq.h"
 #include "../mmu.h"
 #include "../x86.h"
 #include "../private_backend.h"
@@ -83,6 +84,9 @@ struct tdx_vp {
 	struct page *tdvpx[TDXM_NR_TDVPX];
 	int nr_tdvpx;
 	bool initialized;		/* TDH.VP.INIT done */
+	/* The MapGPA in progress: the next chunk to ask for, its end. */
+	u64 map_gpa_next;
+	u64 map_gpa_end;
 };
 
 struct kvm_tdx {
@@ -832,11 +836,20 @@ static const u8 tdx_insn_tdcall[] = { 0x66, 0x0f, 0x01, 0xcc };
 
 /* TDG.VP.VMCALL (GHCI): R10 0 is a standard call, R11 names it. */
 #define TDG_VP_VMCALL			0
+#define TDVMCALL_MAP_GPA		0x10001ULL
 #define TDVMCALL_REPORT_FATAL_ERROR	0x10003ULL
 /* ReportFatalError hands user space RAX..R15, in their encoding order. */
 #define TDX_FATAL_NR_GPRS		(VCPU_REGS_R15 + 1)
 /* TDG.VP.VMCALL's status in R10. */
+#define TDVMCALL_STATUS_SUCCESS		0
+#define TDVMCALL_STATUS_RETRY		1
 #define TDVMCALL_STATUS_INVALID_OPERAND	0x8000000000000000ULL
+#define TDVMCALL_STATUS_ALIGN_ERROR	0x8000000000000002ULL
+/*
+ * MapGPA goes to user space 2 MiB at a time, so that a large range does
+ * not keep an interrupt or a signal waiting for all of it.
+ */
+#define TDX_MAP_GPA_CHUNK		SZ_2M
 
 static void tdx_skip_tdcall(struct kvm_vcpu *vcpu)
 {
@@ -862,17 +875,113 @@ static int tdx_report_fatal_error(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
-static int tdx_vmcall(struct kvm_vcpu *vcpu)
+/*
+ * End a TDG.VP.VMCALL: the TDCALL itself worked (RAX), the call's status
+ * is in R10.
+ */
+static int tdx_vmcall_done(struct kvm_vcpu *vcpu, u64 status)
 {
-	if (!kvm_r10_read(vcpu) &&
-	    kvm_r11_read(vcpu) == TDVMCALL_REPORT_FATAL_ERROR)
-		return tdx_report_fatal_error(vcpu);
-
-	/* The call itself worked; what it asked for is unknown. */
 	kvm_rax_write(vcpu, TDXM_SUCCESS);
-	kvm_r10_write(vcpu, TDVMCALL_STATUS_INVALID_OPERAND);
+	kvm_r10_write(vcpu, status);
 	tdx_skip_tdcall(vcpu);
 	return 1;
+}
+
+/* The same with R11, the GPA a RETRY resumes at. */
+static int tdx_map_gpa_done(struct kvm_vcpu *vcpu, u64 status, u64 gpa)
+{
+	kvm_r11_write(vcpu, gpa);
+	return tdx_vmcall_done(vcpu, status);
+}
+
+static int tdx_map_gpa_complete(struct kvm_vcpu *vcpu);
+
+/* Ask user space to convert the next chunk of the MapGPA in progress. */
+static int tdx_map_gpa_next(struct kvm_vcpu *vcpu, struct tdx_vp *vp)
+{
+	u64 gpa = vp->map_gpa_next;
+	u64 size = min_t(u64, vp->map_gpa_end - gpa, TDX_MAP_GPA_CHUNK);
+	u64 attrs = KVM_MAP_GPA_RANGE_PAGE_SZ_4K;
+	int r;
+
+	attrs |= gpa & TDX_SHARED_BIT ? KVM_MAP_GPA_RANGE_DECRYPTED :
+					KVM_MAP_GPA_RANGE_ENCRYPTED;
+	r = kvm_private_request_conversion(vcpu, gpa & ~TDX_SHARED_BIT,
+					   size >> PAGE_SHIFT, attrs,
+					   tdx_map_gpa_complete);
+	if (r)
+		return tdx_map_gpa_done(vcpu, TDVMCALL_STATUS_INVALID_OPERAND, gpa);
+	/* What a VMM that does not write the result back says. */
+	vcpu->run->hypercall.ret = 0;
+	return 0;
+}
+
+/*
+ * User space answered for one chunk: 0 converted it, -EAGAIN asks the
+ * guest to try again from it (RETRY), anything else refuses the range.
+ * Between chunks, a pending interrupt or signal ends the call with RETRY
+ * at the next chunk, as upstream: the guest goes on from R11.
+ */
+static int tdx_map_gpa_complete(struct kvm_vcpu *vcpu)
+{
+	struct tdx_vp *vp = &to_tdx(vcpu->kvm)->vps[vcpu->vcpu_idx];
+	u64 ret = vcpu->run->hypercall.ret;
+
+	if (ret == (u64)-EAGAIN)
+		return tdx_map_gpa_done(vcpu, TDVMCALL_STATUS_RETRY, vp->map_gpa_next);
+	if (ret)
+		return tdx_map_gpa_done(vcpu, TDVMCALL_STATUS_INVALID_OPERAND,
+					vp->map_gpa_next);
+
+	vp->map_gpa_next += min_t(u64, vp->map_gpa_end - vp->map_gpa_next,
+				  TDX_MAP_GPA_CHUNK);
+	if (vp->map_gpa_next == vp->map_gpa_end)
+		return tdx_map_gpa_done(vcpu, TDVMCALL_STATUS_SUCCESS, 0);
+	if (signal_pending(current) || kvm_cpu_has_interrupt(vcpu))
+		return tdx_map_gpa_done(vcpu, TDVMCALL_STATUS_RETRY, vp->map_gpa_next);
+	return tdx_map_gpa_next(vcpu, vp);
+}
+
+/*
+ * TDG.VP.VMCALL<MapGPA>: R12 the start (with the shared bit: to shared,
+ * without: to private), R13 the size.  The range lies below the GPAW, on
+ * one side of the shared bit, and is page aligned.  It reaches user space
+ * as KVM_HC_MAP_GPA_RANGE exits with the shared bit stripped, only if user
+ * space asked for those (KVM_CAP_EXIT_HYPERCALL); else the guest hears
+ * INVALID_OPERAND, as from upstream.
+ */
+static int tdx_map_gpa(struct kvm_vcpu *vcpu)
+{
+	struct tdx_vp *vp = &to_tdx(vcpu->kvm)->vps[vcpu->vcpu_idx];
+	u64 gpa = kvm_r12_read(vcpu), size = kvm_r13_read(vcpu);
+	u64 last = gpa + size - 1;
+
+	if (!(vcpu->kvm->arch.hypercall_exit_enabled & BIT(KVM_HC_MAP_GPA_RANGE)))
+		return tdx_map_gpa_done(vcpu, TDVMCALL_STATUS_INVALID_OPERAND, gpa);
+	if (!size || last < gpa || last >= BIT_ULL(TDX_GPAW) ||
+	    (gpa & TDX_SHARED_BIT) != (last & TDX_SHARED_BIT))
+		return tdx_map_gpa_done(vcpu, TDVMCALL_STATUS_INVALID_OPERAND, gpa);
+	if (!PAGE_ALIGNED(gpa) || !PAGE_ALIGNED(size))
+		return tdx_map_gpa_done(vcpu, TDVMCALL_STATUS_ALIGN_ERROR, gpa);
+
+	vp->map_gpa_next = gpa;
+	vp->map_gpa_end = gpa + size;
+	return tdx_map_gpa_next(vcpu, vp);
+}
+
+static int tdx_vmcall(struct kvm_vcpu *vcpu)
+{
+	if (!kvm_r10_read(vcpu)) {
+		switch (kvm_r11_read(vcpu)) {
+		case TDVMCALL_MAP_GPA:
+			return tdx_map_gpa(vcpu);
+		case TDVMCALL_REPORT_FATAL_ERROR:
+			return tdx_report_fatal_error(vcpu);
+		}
+	}
+
+	/* The call itself worked; what it asked for is unknown. */
+	return tdx_vmcall_done(vcpu, TDVMCALL_STATUS_INVALID_OPERAND);
 }
 
 /*
@@ -1066,8 +1175,11 @@ static int tdx_max_level(struct kvm *kvm, kvm_pfn_t pfn, gfn_t gfn)
 }
 
 /*
- * guest_memfd is about to let @pfn go (punch, file release): out of the TD
- * and back to the host.  The file holds the VM, so the TD is alive.
+ * guest_memfd is about to let @pfn go (punch, file release), or its GFN
+ * became shared (release_on_shared): out of the TD and back to the host.
+ * After a conversion the page stays in the file, and a private fault on
+ * the GFN AUGs it again, PENDING: the guest accepts it anew and finds it
+ * zeroed, as on the module.  The file holds the VM, so the TD is alive.
  */
 static void tdx_reclaim_page(struct kvm *kvm, kvm_pfn_t pfn)
 {
@@ -1147,6 +1259,8 @@ static const struct kvm_private_backend tdx_backend = {
 	.make_private		= tdx_make_private,
 	.max_level		= tdx_max_level,
 	.reclaim		= tdx_reclaim_page,
+	.release_on_shared	= true,
+	.shared_gpa_bit		= TDX_GPAW - 1,
 	.map_check		= tdx_map_check,
 	.state_protected	= tdx_state_protected,
 	.emulate_ud		= tdx_emulate_ud,

@@ -16,11 +16,14 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+#include <linux/sizes.h>
 
 #include "privmem_launch.h"
 #include "privmem_sha384.h"
@@ -795,6 +798,9 @@ static void test_get_cpuid(void)
 #define TD_FATAL_CODE			0x7d5ull
 /* A page of the TEST_GPA slot that the launch image leaves out. */
 #define TD_AUG_GPA			(TEST_GPA + 2 * PAGE_SIZE)
+/* Where the TD sees the TEST_GPA slot through its shared-bit alias. */
+#define TD_ALIAS_VA			0x300000000ull
+#define TD_AUG_ALIAS_VA			(TD_ALIAS_VA + TD_AUG_GPA - TEST_GPA)
 #define TD_PATTERN			0x5a5aa5a5u
 
 /*
@@ -862,6 +868,7 @@ static void td_launch_running(struct test_vm *t, void *guest, uint8_t *src)
 	TEST_ASSERT(!__tdx_cmd(t->vcpu->fd, KVM_TDX_INIT_VCPU, 0, 0, NULL),
 		    "KVM_TDX_INIT_VCPU: %s", strerror(errno));
 	virt_map(t->vm, TEST_GPA, TEST_GPA, TEST_NPAGES);
+	virt_map(t->vm, TD_ALIAS_VA, TEST_GPA | TDX_SHARED_BIT, TEST_NPAGES);
 	tdx_init_mem_region(t, TEST_GPA, src, 1, true);
 	tdx_finalize(t->vm);
 }
@@ -949,6 +956,469 @@ static void test_td_accept(void)
 	ksft_test_result_pass("a TD accepts an AUGed page, uses it, and gives it back\n");
 }
 
+/* ---- Conversions: the page leaves the S-EPT, comes back PENDING -------- */
+
+#define TD_SHARED_PATTERN		0x0f0f5aa5u
+#define TD_HOST_PATTERN			0x7e57c0deu
+
+/*
+ * Accept a page and fill it; while the VMM has it shared, read what the
+ * VMM wrote at the GPA and write back; once it is private again, accept
+ * it anew (it was out of the TD) and read it.
+ */
+static void guest_convert(void)
+{
+	volatile uint32_t *aug = (void *)TD_AUG_GPA;
+
+	td_report(td_tdcall(TDG_MEM_PAGE_ACCEPT, TD_AUG_GPA, NULL) >> 32);
+	*aug = TD_PATTERN;
+	td_report(*aug);
+	/* The VMM made the GPA shared. */
+	td_report(*aug);
+	*aug = TD_SHARED_PATTERN;
+	td_report(0);
+	/* Private again. */
+	td_report(td_tdcall(TDG_MEM_PAGE_ACCEPT, TD_AUG_GPA, NULL) >> 32);
+	td_report(*aug);
+	td_fatal(TD_FATAL_CODE);
+}
+
+/*
+ * KVM_SET_MEMORY_ATTRIBUTES takes a TD's accepted page to shared and back
+ * with the page left in its guest_memfd (or punched while shared): the
+ * conversion removes it from the S-EPT (the PAMT loses it at once and
+ * nothing is left unflushed), shared accesses reach the VMM's memory, and
+ * back to private the page is AUGed again, PENDING: the guest's ACCEPT
+ * succeeds (not PAGE_ALREADY_ACCEPTED) and the page reads zero, punched or
+ * not, as the module zeroes what it accepts.
+ */
+static void test_td_convert(bool punch)
+{
+	uint8_t *src = source_pages(1, 0x29);
+	struct pamt_count start = model_pamt(), c;
+	volatile uint32_t *host;
+	struct test_vm t;
+	uint32_t v;
+
+	td_launch_running(&t, guest_convert, src);
+	host = addr_gpa2hva(t.vm, TD_AUG_GPA);
+	*host = TD_HOST_PATTERN;
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(!v, "first ACCEPT: status %#x", v);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(v == TD_PATTERN, "accepted page reads back %#x", v);
+	c = model_pamt();
+	TEST_ASSERT(c.reg == start.reg + 2, "accepted: %lu TD pages", c.reg - start.reg);
+
+	vm_mem_set_shared(t.vm, TD_AUG_GPA, PAGE_SIZE);
+	c = model_pamt();
+	TEST_ASSERT(c.reg == start.reg + 1 && c.unflushed == start.unflushed,
+		    "shared: %lu TD pages, %lu unflushed", c.reg - start.reg,
+		    c.unflushed - start.unflushed);
+	if (punch)
+		guest_memfd_punch_hole(t.gmem_fd, TD_AUG_GPA - TEST_GPA, PAGE_SIZE);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(v == TD_HOST_PATTERN, "shared GPA reads %#x, the VMM wrote %#x",
+		    v, TD_HOST_PATTERN);
+	td_next_report(t.vcpu);
+	TEST_ASSERT(*host == TD_SHARED_PATTERN, "the VMM reads %#x, the TD wrote %#x",
+		    *host, TD_SHARED_PATTERN);
+
+	vm_mem_set_private(t.vm, TD_AUG_GPA, PAGE_SIZE);
+	c = model_pamt();
+	TEST_ASSERT(c.reg == start.reg + 1, "private again, not faulted: %lu TD pages",
+		    c.reg - start.reg);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(!v, "ACCEPT after the round trip: status %#x", v);
+	c = model_pamt();
+	TEST_ASSERT(c.reg == start.reg + 2, "accepted again: %lu TD pages", c.reg - start.reg);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(!v, "re-accepted page reads %#x, not zero", v);
+	td_expect_fatal(t.vcpu);
+	test_vm_free(&t);
+	assert_pamt_equal(model_pamt(), start, "after the conversions");
+	munmap(src, PAGE_SIZE);
+	ksft_test_result_pass("a converted page leaves the S-EPT and is accepted anew (%s)\n",
+			      punch ? "punched while shared" : "kept in the file");
+}
+
+/* ---- TDG.VP.VMCALL<MapGPA> ---------------------------------------------- */
+
+#define TDVMCALL_MAP_GPA		0x10001ull
+#define TDVMCALL_RETRY			1ull
+#define TDVMCALL_INVALID_OPERAND	0x8000000000000000ull
+#define TDVMCALL_ALIGN_ERROR		0x8000000000000002ull
+
+/* Where and how much the conversion guests convert (set by the host). */
+static uint64_t map_base, map_size;
+
+/* MapGPA: the status (R10), and R11, where a RETRY goes on. */
+static uint64_t td_map_gpa(uint64_t gpa, uint64_t size, uint64_t *r11_out)
+{
+	register uint64_t r10 asm("r10") = 0;
+	register uint64_t r11 asm("r11") = TDVMCALL_MAP_GPA;
+	register uint64_t r12 asm("r12") = gpa;
+	register uint64_t r13 asm("r13") = size;
+	uint64_t rax = TDG_VP_VMCALL;
+
+	/* RCX: the registers the TD hands the VMM, R10 to R13. */
+	asm volatile(".byte 0x66, 0x0f, 0x01, 0xcc"
+		     : "+a"(rax), "+r"(r10), "+r"(r11)
+		     : "c"(0x3c00ull), "r"(r12), "r"(r13)
+		     : "rdx", "r8", "r9", "memory");
+	if (r11_out)
+		*r11_out = r11;
+	return r10;
+}
+
+static void td_report64(uint64_t v)
+{
+	td_report(v);
+	td_report(v >> 32);
+}
+
+/* The value the current exit reports. */
+static uint32_t td_report_value(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	TEST_ASSERT(run->exit_reason == KVM_EXIT_IO && run->io.port == TD_REPORT_PORT &&
+		    run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 4,
+		    "expected a report, got exit %s", exit_reason_str(run->exit_reason));
+	return *(uint32_t *)((uint8_t *)run + run->io.data_offset);
+}
+
+static uint64_t td_next_report64(struct kvm_vcpu *vcpu)
+{
+	uint64_t lo = td_next_report(vcpu);
+
+	return lo | (uint64_t)td_next_report(vcpu) << 32;
+}
+
+/* The KVM_HC_MAP_GPA_RANGE exits user space saw, in order. */
+struct map_exits {
+	int n;
+	uint64_t gpa[8], npages[8], attrs[8];
+};
+
+/*
+ * Run the TD to its next report, serving its MapGPA exits as a VMM does:
+ * set the attributes of the range (and punch its private pages out of the
+ * guest_memfd when @punch and the range goes shared), answer @ret.
+ */
+static uint32_t td_serve_map_gpa(struct test_vm *t, bool punch, uint64_t ret,
+				 struct map_exits *e)
+{
+	struct kvm_run *run = t->vcpu->run;
+	uint64_t gpa, size, first, last;
+
+	for (;;) {
+		TEST_ASSERT(!__vcpu_run(t->vcpu), "KVM_RUN: %s", strerror(errno));
+		if (run->exit_reason != KVM_EXIT_HYPERCALL)
+			return td_report_value(t->vcpu);
+		TEST_ASSERT(is_map_gpa_range_exit(run) && e->n < ARRAY_SIZE(e->gpa),
+			    "hypercall %llu, exit %d", run->hypercall.nr, e->n);
+		gpa = run->hypercall.args[0];
+		size = run->hypercall.args[1] * PAGE_SIZE;
+		e->gpa[e->n] = gpa;
+		e->npages[e->n] = run->hypercall.args[1];
+		e->attrs[e->n++] = run->hypercall.args[2];
+		if (!ret) {
+			vm_set_memory_attributes(t->vm, gpa, size,
+						 run->hypercall.args[2] &
+						 KVM_MAP_GPA_RANGE_ENCRYPTED ?
+						 KVM_MEMORY_ATTRIBUTE_PRIVATE : 0);
+			first = max_t(uint64_t, gpa, TEST_GPA);
+			last = min_t(uint64_t, gpa + size, TEST_GPA + TEST_SIZE);
+			if (punch && first < last &&
+			    !(run->hypercall.args[2] & KVM_MAP_GPA_RANGE_ENCRYPTED))
+				guest_memfd_punch_hole(t->gmem_fd, first - TEST_GPA,
+						       last - first);
+		}
+		run->hypercall.ret = ret;
+	}
+}
+
+/*
+ * Accept a page, convert the range around it to shared with MapGPA, read
+ * what the VMM wrote there and write back through the shared-bit alias,
+ * convert it to private again, accept the page anew and read it; then
+ * read the alias of the private page.
+ */
+static void guest_map_convert(void)
+{
+	volatile uint32_t *aug = (void *)TD_AUG_GPA, *alias = (void *)TD_AUG_ALIAS_VA;
+
+	td_report(td_tdcall(TDG_MEM_PAGE_ACCEPT, TD_AUG_GPA, NULL) >> 32);
+	*aug = TD_PATTERN;
+	td_report64(td_map_gpa(map_base | TDX_SHARED_BIT, map_size, NULL));
+	td_report(*alias);
+	*alias = TD_SHARED_PATTERN;
+	td_report64(td_map_gpa(map_base, map_size, NULL));
+	td_report(td_tdcall(TDG_MEM_PAGE_ACCEPT, TD_AUG_GPA, NULL) >> 32);
+	td_report(*aug);
+	td_report(*alias);
+	td_fatal(TD_FATAL_CODE);
+}
+
+/*
+ * The TD reads the alias of a GPA that is private: user space hears of a
+ * shared access to the GPA without the shared bit, converts it, and the
+ * read goes on.
+ */
+static void td_expect_alias_fault(struct test_vm *t)
+{
+	struct kvm_run *run = t->vcpu->run;
+
+	TEST_ASSERT(__vcpu_run(t->vcpu) == -1 && errno == EFAULT &&
+		    run->exit_reason == KVM_EXIT_MEMORY_FAULT,
+		    "alias of a private GPA: %s, exit %s", strerror(errno),
+		    exit_reason_str(run->exit_reason));
+	TEST_ASSERT(run->memory_fault.gpa == TD_AUG_GPA &&
+		    run->memory_fault.size == PAGE_SIZE && !run->memory_fault.flags,
+		    "memory fault: gpa %#llx size %#llx flags %#llx",
+		    run->memory_fault.gpa, run->memory_fault.size,
+		    run->memory_fault.flags);
+	vm_mem_set_shared(t->vm, TD_AUG_GPA, PAGE_SIZE);
+}
+
+/* Each exit of @e asks for [@gpa, +@npages) with @attrs, 2 MiB at most. */
+static void assert_map_exits(struct map_exits *e, uint64_t gpa, uint64_t npages,
+			     uint64_t attrs)
+{
+	uint64_t chunk = SZ_2M / PAGE_SIZE, n;
+	int i;
+
+	TEST_ASSERT(e->n == (npages + chunk - 1) / chunk, "%d MapGPA exits for %lu pages",
+		    e->n, npages);
+	for (i = 0; i < e->n; i++, gpa += chunk * PAGE_SIZE, npages -= n) {
+		n = min(npages, chunk);
+		TEST_ASSERT(e->gpa[i] == gpa && e->npages[i] == n && e->attrs[i] == attrs,
+			    "exit %d: gpa %#lx npages %lu attrs %#lx, expected %#lx %lu %#lx",
+			    i, e->gpa[i], e->npages[i], e->attrs[i], gpa, n, attrs);
+	}
+	e->n = 0;
+}
+
+/*
+ * A TD converts [@base, +@size) around an accepted page to shared and back
+ * with MapGPA; the VMM converts with KVM_SET_MEMORY_ATTRIBUTES and, with
+ * @punch, punches the range while it is shared.  User space sees the
+ * range without the shared bit, in 2 MiB exits; the S-EPT loses the
+ * range's pages at the conversion to shared and gets the page back,
+ * PENDING, when the guest accepts it again (zeroed, punched or not, as the
+ * module zeroes what it accepts); shared data, read and written through
+ * the shared-bit alias, is the VMM's, and the alias of a private GPA is
+ * a KVM_EXIT_MEMORY_FAULT (so the alias mapping went with the conversion).
+ */
+static void test_td_map_gpa_convert(uint64_t base, uint64_t size, bool punch)
+{
+	uint8_t *src = source_pages(1, 0x4d);
+	struct pamt_count start = model_pamt(), c;
+	/* The launched page at TEST_GPA is in the range or not. */
+	unsigned long launched = base > TEST_GPA ? 1 : 0;
+	struct map_exits e = {};
+	volatile uint32_t *host;
+	struct test_vm t;
+	uint32_t v;
+
+	map_base = base;
+	map_size = size;
+	td_launch_running(&t, guest_map_convert, src);
+	sync_global_to_guest(t.vm, map_base);
+	sync_global_to_guest(t.vm, map_size);
+	vm_enable_map_gpa_range_exits(t.vm);
+	host = addr_gpa2hva(t.vm, TD_AUG_GPA);
+	*host = TD_HOST_PATTERN;
+
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(!v, "ACCEPT: status %#x", v);
+	v = td_serve_map_gpa(&t, punch, 0, &e);
+	TEST_ASSERT(!v && !td_next_report(t.vcpu), "MapGPA to shared: status %#x", v);
+	assert_map_exits(&e, base, size / PAGE_SIZE,
+			 KVM_MAP_GPA_RANGE_DECRYPTED | KVM_MAP_GPA_RANGE_PAGE_SZ_4K);
+	c = model_pamt();
+	TEST_ASSERT(c.reg == start.reg + launched && c.unflushed == start.unflushed,
+		    "shared: %lu TD pages, expected %lu; %lu unflushed", c.reg - start.reg,
+		    launched, c.unflushed - start.unflushed);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(v == TD_HOST_PATTERN, "shared alias reads %#x, the VMM wrote %#x",
+		    v, TD_HOST_PATTERN);
+
+	v = td_serve_map_gpa(&t, punch, 0, &e);
+	TEST_ASSERT(!v && !td_next_report(t.vcpu), "MapGPA to private: status %#x", v);
+	TEST_ASSERT(*host == TD_SHARED_PATTERN, "the VMM reads %#x, the TD wrote %#x",
+		    *host, TD_SHARED_PATTERN);
+	assert_map_exits(&e, base, size / PAGE_SIZE,
+			 KVM_MAP_GPA_RANGE_ENCRYPTED | KVM_MAP_GPA_RANGE_PAGE_SZ_4K);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(!v, "ACCEPT after the round trip: status %#x", v);
+	c = model_pamt();
+	TEST_ASSERT(c.reg == start.reg + launched + 1, "accepted again: %lu TD pages",
+		    c.reg - start.reg);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(!v, "re-accepted page reads %#x, not zero", v);
+	td_expect_alias_fault(&t);
+	v = td_next_report(t.vcpu);
+	TEST_ASSERT(v == TD_SHARED_PATTERN, "alias after the fault reads %#x", v);
+	td_expect_fatal(t.vcpu);
+	test_vm_free(&t);
+	assert_pamt_equal(model_pamt(), start, "after MapGPA conversions");
+	munmap(src, PAGE_SIZE);
+	ksft_test_result_pass("MapGPA converts %s to shared (alias) and back%s\n",
+			      size == PAGE_SIZE ? "4 KiB" : "2 MiB",
+			      punch ? ", punched while shared" : "");
+}
+
+/* A MapGPA the guest makes, what user space answers, what the guest hears. */
+struct map_gpa_case {
+	const char *name;
+	uint64_t gpa, size;
+	bool exits;		/* reaches user space, which answers @ret */
+	uint64_t ret;
+	uint64_t status, r11;
+};
+
+static const struct map_gpa_case map_gpa_cases[] = {
+	/* First, before user space enables the exits. */
+	{ "no KVM_CAP_EXIT_HYPERCALL", TD_AUG_GPA, PAGE_SIZE, false, 0,
+	  TDVMCALL_INVALID_OPERAND, TD_AUG_GPA },
+	{ "unaligned start", TD_AUG_GPA + 8, PAGE_SIZE, false, 0,
+	  TDVMCALL_ALIGN_ERROR, TD_AUG_GPA + 8 },
+	{ "unaligned size", TD_AUG_GPA, 100, false, 0, TDVMCALL_ALIGN_ERROR, TD_AUG_GPA },
+	{ "empty", TD_AUG_GPA, 0, false, 0, TDVMCALL_INVALID_OPERAND, TD_AUG_GPA },
+	{ "across the shared bit", TDX_SHARED_BIT - PAGE_SIZE, 2 * PAGE_SIZE, false, 0,
+	  TDVMCALL_INVALID_OPERAND, TDX_SHARED_BIT - PAGE_SIZE },
+	{ "beyond the GPAW", BIT_ULL(48), PAGE_SIZE, false, 0,
+	  TDVMCALL_INVALID_OPERAND, BIT_ULL(48) },
+	{ "wrapping", -PAGE_SIZE, 2 * PAGE_SIZE, false, 0,
+	  TDVMCALL_INVALID_OPERAND, -PAGE_SIZE },
+	{ "user space refuses", TD_AUG_GPA | TDX_SHARED_BIT, PAGE_SIZE, true, -EINVAL,
+	  TDVMCALL_INVALID_OPERAND, TD_AUG_GPA | TDX_SHARED_BIT },
+	{ "user space asks to retry", TD_AUG_GPA, PAGE_SIZE, true, -EAGAIN,
+	  TDVMCALL_RETRY, TD_AUG_GPA },
+};
+
+static void guest_map_gpa_cases(void)
+{
+	uint64_t r11;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(map_gpa_cases); i++) {
+		td_report64(td_map_gpa(map_gpa_cases[i].gpa, map_gpa_cases[i].size, &r11));
+		td_report64(r11);
+	}
+	td_fatal(TD_FATAL_CODE);
+}
+
+/*
+ * Bad MapGPAs get the GHCI's statuses in R10 and reach no one; a refusal
+ * from user space is INVALID_OPERAND, its -EAGAIN a RETRY at the chunk.
+ */
+static void test_td_map_gpa_errors(void)
+{
+	uint8_t *src = source_pages(1, 0x61);
+	const struct map_gpa_case *c;
+	struct map_exits e = {};
+	uint64_t status, r11;
+	struct test_vm t;
+	int i;
+
+	td_launch_running(&t, guest_map_gpa_cases, src);
+	for (i = 0; i < ARRAY_SIZE(map_gpa_cases); i++) {
+		c = &map_gpa_cases[i];
+		status = td_serve_map_gpa(&t, false, c->ret, &e);
+		status |= (uint64_t)td_next_report(t.vcpu) << 32;
+		r11 = td_next_report64(t.vcpu);
+		TEST_ASSERT(e.n == c->exits && status == c->status && r11 == c->r11,
+			    "%s: %d exits, status %#lx R11 %#lx, expected %#lx %#lx",
+			    c->name, e.n, status, r11, c->status, c->r11);
+		e.n = 0;
+		if (!i)
+			vm_enable_map_gpa_range_exits(t.vm);
+	}
+	td_expect_fatal(t.vcpu);
+	test_vm_free(&t);
+	munmap(src, PAGE_SIZE);
+	ksft_test_result_pass("%zu bad MapGPAs get the GHCI's statuses\n",
+			      ARRAY_SIZE(map_gpa_cases));
+}
+
+/* MapGPA of 4 MiB from TEST_GPA; a RETRY is taken up from R11. */
+static void guest_map_gpa_retry(void)
+{
+	uint64_t gpa = TEST_GPA | TDX_SHARED_BIT, end = gpa + 2 * SZ_2M, r11, status;
+
+	status = td_map_gpa(gpa, end - gpa, &r11);
+	td_report64(status);
+	td_report64(r11);
+	if (status == TDVMCALL_RETRY)
+		td_report64(td_map_gpa(r11, end - r11, NULL));
+	td_fatal(TD_FATAL_CODE);
+}
+
+static void sigusr1_nop(int sig)
+{
+}
+
+/*
+ * A signal that arrives while user space converts the first 2 MiB chunk
+ * ends the MapGPA after it: KVM_RUN returns EINTR and the guest hears
+ * RETRY with R11 at the second chunk, from where it goes on.
+ */
+static void test_td_map_gpa_retry(void)
+{
+	/* KVM_SET_SIGNAL_MASK: the kernel's 8-byte sigset, empty. */
+	uint8_t buf[sizeof(struct kvm_signal_mask) + 8] = {};
+	struct kvm_signal_mask *run_mask = (void *)buf;
+	uint8_t *src = source_pages(1, 0x19);
+	struct map_exits e = {};
+	struct kvm_run *run;
+	struct test_vm t;
+	sigset_t usr1, old;
+	uint64_t status;
+	int sig;
+
+	td_launch_running(&t, guest_map_gpa_retry, src);
+	vm_enable_map_gpa_range_exits(t.vm);
+	run = t.vcpu->run;
+	TEST_ASSERT(!__vcpu_run(t.vcpu) && is_map_gpa_range_exit(run) &&
+		    run->hypercall.args[0] == TEST_GPA && run->hypercall.args[1] == 512,
+		    "first chunk: exit %s", exit_reason_str(run->exit_reason));
+	vm_mem_set_shared(t.vm, TEST_GPA, SZ_2M);
+	run->hypercall.ret = 0;
+
+	/* SIGUSR1 pending, blocked but while in KVM_RUN. */
+	signal(SIGUSR1, sigusr1_nop);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	TEST_ASSERT(!sigprocmask(SIG_BLOCK, &usr1, &old), "sigprocmask");
+	run_mask->len = 8;
+	vcpu_ioctl(t.vcpu, KVM_SET_SIGNAL_MASK, run_mask);
+	raise(SIGUSR1);
+	TEST_ASSERT(__vcpu_run(t.vcpu) == -1 && errno == EINTR &&
+		    run->exit_reason == KVM_EXIT_INTR,
+		    "KVM_RUN with a signal: %s, exit %s", strerror(errno),
+		    exit_reason_str(run->exit_reason));
+	TEST_ASSERT(!sigwait(&usr1, &sig) && sig == SIGUSR1, "sigwait");
+	TEST_ASSERT(!sigprocmask(SIG_SETMASK, &old, NULL), "sigprocmask");
+
+	status = td_next_report64(t.vcpu);
+	TEST_ASSERT(status == TDVMCALL_RETRY, "interrupted MapGPA: status %#lx", status);
+	status = td_next_report64(t.vcpu);
+	TEST_ASSERT(status == ((TEST_GPA + SZ_2M) | TDX_SHARED_BIT),
+		    "RETRY at %#lx", status);
+	status = td_serve_map_gpa(&t, false, 0, &e);
+	status |= (uint64_t)td_next_report(t.vcpu) << 32;
+	TEST_ASSERT(!status, "the rest: status %#lx", status);
+	assert_map_exits(&e, TEST_GPA + SZ_2M, 512,
+			 KVM_MAP_GPA_RANGE_DECRYPTED | KVM_MAP_GPA_RANGE_PAGE_SZ_4K);
+	td_expect_fatal(t.vcpu);
+	test_vm_free(&t);
+	munmap(src, PAGE_SIZE);
+	ksft_test_result_pass("a signal between MapGPA chunks is a RETRY at the next\n");
+}
+
 /* ReportFatalError ends KVM_RUN as upstream's KVM_SYSTEM_EVENT_TDX_FATAL. */
 static void test_td_fatal_error(void)
 {
@@ -976,7 +1446,7 @@ int main(int argc, char *argv[])
 	src_page = source_pages(1, 0x11);
 
 	ksft_print_header();
-	ksft_set_plan(13 + ARRAY_SIZE(errno_cases));
+	ksft_set_plan(21 + ARRAY_SIZE(errno_cases));
 	sha384_selftest();
 	test_vm_types();
 	test_capabilities();
@@ -989,6 +1459,14 @@ int main(int argc, char *argv[])
 	test_td_vp_info();
 	test_td_accept();
 	test_td_fatal_error();
+	test_td_convert(false);
+	test_td_convert(true);
+	test_td_map_gpa_convert(TD_AUG_GPA, PAGE_SIZE, false);
+	test_td_map_gpa_convert(TD_AUG_GPA, PAGE_SIZE, true);
+	test_td_map_gpa_convert(TEST_GPA, SZ_2M, false);
+	test_td_map_gpa_convert(TEST_GPA, SZ_2M, true);
+	test_td_map_gpa_errors();
+	test_td_map_gpa_retry();
 	for (i = 0; i < ARRAY_SIZE(errno_cases); i++)
 		run_errno_case(&errno_cases[i]);
 	ksft_test_result_pass("%zu bad inputs refused with upstream's errnos\n",
