@@ -172,6 +172,39 @@ static void kvm_gmem_return_unlocked(struct kvm_gmem *gmem, pgoff_t start,
 }
 
 /*
+ * Pages [@start, @end) become host-shared in place: give back the ones the
+ * vendor owns, cleared.  Their content is the guest's private data, which
+ * the vendor's hardware would show the host only as ciphertext; the guest
+ * must not find it in its shared page either.  The pages are still
+ * private (out of the direct map), so they are cleared through an alias.
+ * -ENOMEM leaves the rest private; the caller fails and may be repeated.
+ */
+static int kvm_gmem_return_cleared(struct kvm_gmem *gmem, pgoff_t start,
+				   pgoff_t end)
+{
+	unsigned long index;
+	struct page *page;
+	void *entry, *va;
+	int r = 0;
+
+	mutex_lock(&gmem->lock);
+	xa_for_each_range(&gmem->vendor, index, entry, start, end - 1) {
+		page = pfn_to_page(xa_to_value(entry));
+		va = privmem_vmap(&page, 1);
+		if (!va) {
+			r = -ENOMEM;
+			break;
+		}
+		kvm_arch_gmem_invalidate(gmem->kvm, xa_to_value(entry));
+		xa_erase(&gmem->vendor, index);
+		clear_page(va);
+		vunmap(va);
+	}
+	mutex_unlock(&gmem->lock);
+	return r;
+}
+
+/*
  * A memory error hit file pages [@start, @end): zap them now.  A fault
  * that looked the page up before is retried by the invalidation and then
  * finds it poisoned (-EHWPOISON, KVM_EXIT_MEMORY_FAULT).  Not under the
@@ -500,6 +533,9 @@ err_fd:
  * last reference is gone waits for it in kvm_gmem_release().  Only in VMs
  * with private memory: elsewhere a file keeps the kind it was created with.
  *
+ * A page the vendor owned becomes shared cleared, as its hardware would
+ * show the host ciphertext, not the guest's data.
+ *
  * A vendor that lets go of a page when its GFN becomes shared
  * (kvm_arch_gmem_release_on_shared()) gets the pages of the other slots
  * back too, which stay in their files, private to no one until a private
@@ -538,9 +574,11 @@ int kvm_gmem_convert(struct kvm *kvm, gfn_t start, gfn_t end, bool shared)
 				continue;
 			}
 			/* Zapped by the caller: the vendor lets go first. */
-			if (shared)
-				kvm_gmem_return_unlocked(slot->gmem.owner, pstart, pend);
-			r = privmem_convert(file, pstart, pend, shared, &err_index);
+			r = shared ? kvm_gmem_return_cleared(slot->gmem.owner,
+							     pstart, pend) : 0;
+			if (!r)
+				r = privmem_convert(file, pstart, pend, shared,
+						    &err_index);
 			if (r)
 				return r;
 		}

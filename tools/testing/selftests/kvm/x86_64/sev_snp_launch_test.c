@@ -832,8 +832,9 @@ static void test_huge_psmash(void)
 
 /*
  * In-place conversion (a guest_memfd the VMM maps): a page made shared is
- * the hypervisor's again before the host can reach it, keeps what the
- * guest wrote, and the guest keeps using it as shared memory.
+ * the hypervisor's again before the host can reach it, holds nothing of
+ * what the guest wrote while it was private (the hardware would show the
+ * host ciphertext), and the guest keeps using it as shared memory.
  */
 static void test_in_place_shared(void)
 {
@@ -841,6 +842,7 @@ static void test_in_place_shared(void)
 	struct test_vm t;
 	unsigned int asid;
 	uint64_t *view;
+	int i;
 
 	t.vm = __vm_create_type(VM_MODE_DEFAULT, KVM_X86_SNP_VM, 1, 0);
 	vm_userspace_mem_region_add(t.vm, VM_MEM_SRC_ANONYMOUS, TEST_GPA,
@@ -859,16 +861,21 @@ static void test_in_place_shared(void)
 		    "shared in place: %lu assigned", model_rmp(asid).assigned);
 	view = mmap(NULL, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t.gmem_fd, 0);
 	TEST_ASSERT(view != MAP_FAILED, "mmap of the shared pages: %s", strerror(errno));
+	for (i = 0; i < 4; i++)
+		TEST_ASSERT(!view[PAGE_SIZE / 8 * i],
+			    "page %d shows %lx the guest wrote while private", i,
+			    view[PAGE_SIZE / 8 * i]);
+	/* The guest writes the shared pages again: nothing is assigned for it. */
+	TEST_ASSERT(!__touch(t.vm, vcpu, TEST_GPA, 4, false),
+		    "the guest found its private data in its shared pages");
 	TEST_ASSERT(view[PAGE_SIZE / 8 * 3] == 3, "page 3 reads %lx, the guest wrote 3",
 		    view[PAGE_SIZE / 8 * 3]);
-	/* The guest writes the shared pages again: nothing is assigned for it. */
-	__touch(t.vm, vcpu, TEST_GPA, 4, false);
 	TEST_ASSERT(model_rmp(asid).assigned == TEST_NPAGES - 4,
 		    "shared accesses assigned pages: %lu", model_rmp(asid).assigned);
 	munmap(view, 4 * PAGE_SIZE);
 	test_vm_free(&t);
 	TEST_ASSERT(!model_rmp(asid).assigned, "pages assigned after teardown");
-	ksft_test_result_pass("in-place conversion gives pages back before the host maps them\n");
+	ksft_test_result_pass("in-place conversion gives pages back, cleared, before the host maps them\n");
 }
 
 /* The vCPU ioctls that touch register state, and what they get after FINISH. */
