@@ -32,6 +32,8 @@ static DEFINE_MUTEX(tdx_vms_lock);
 static struct dentry *tdx_debugfs_dir;
 /* The status the model returned to the knob's last attack. */
 static u64 tdx_attack_status;
+/* A TD page the knob put into the direct map ("map_direct"), or 0. */
+static u64 tdx_attack_mapped_pfn;
 
 void tdx_audit_vm_add(struct tdx_audit_node *node, struct kvm *kvm)
 {
@@ -147,6 +149,11 @@ enum tdx_attack_op {
 	TDX_ATTACK_REMOVE_UNTRACKED,	/* REMOVE after BLOCK, without TRACK */
 	TDX_ATTACK_RECLAIM,		/* RECLAIM of a live TD's page */
 	TDX_ATTACK_TRACK_BUSY,		/* TRACK while a vCPU holds the epoch */
+	/* Breaking the invariants, for the audit to see: */
+	TDX_ATTACK_BLOCK,		/* BLOCK without zapping KVM's entry */
+	TDX_ATTACK_UNBLOCK,		/* TRACK and UNBLOCK: as it was */
+	TDX_ATTACK_MAP_DIRECT,		/* a TD page into the direct map */
+	TDX_ATTACK_UNMAP_DIRECT,	/* out of it again */
 };
 
 struct tdx_attack {
@@ -195,26 +202,58 @@ static u64 tdx_attack_aug_free(const struct tdx_audit_td *td, gpa_t gpa)
 	return err;
 }
 
+/* TRACK and UNBLOCK: a blocked entry of the victim is as it was. */
+static u64 tdx_attack_unblock(const struct tdx_audit_td *td, gpa_t gpa)
+{
+	u64 err;
+
+	err = tdx_attack_call(TDXM_TDH_MEM_TRACK, td->tdr_pa, 0, 0, 0);
+	if (!err)
+		err = tdx_attack_call(TDXM_TDH_MEM_RANGE_UNBLOCK, gpa | TDXM_LEVEL_4K,
+				      td->tdr_pa, 0, 0);
+	if (err)
+		pr_warn("attack: cannot unblock gpa %#llx again: %#llx\n", gpa, err);
+	return err;
+}
+
 /*
- * BLOCK, then REMOVE without TRACK: the module refuses the REMOVE.  TRACK
- * and UNBLOCK give the victim its page back as it was.
+ * BLOCK, then REMOVE without TRACK: the module refuses the REMOVE, and the
+ * victim gets its page back as it was.
  */
 static u64 tdx_attack_remove_untracked(const struct tdx_audit_td *td, gpa_t gpa)
 {
-	u64 info = gpa | TDXM_LEVEL_4K, err, ret;
+	u64 info = gpa | TDXM_LEVEL_4K, err;
 
 	err = tdx_attack_call(TDXM_TDH_MEM_RANGE_BLOCK, info, td->tdr_pa, 0, 0);
 	if (err)
 		return err;
-	ret = tdx_attack_call(TDXM_TDH_MEM_PAGE_REMOVE, info, td->tdr_pa, 0, 0);
-	if (!ret)
-		return ret;
-	err = tdx_attack_call(TDXM_TDH_MEM_TRACK, td->tdr_pa, 0, 0, 0);
-	if (!err)
-		err = tdx_attack_call(TDXM_TDH_MEM_RANGE_UNBLOCK, info, td->tdr_pa, 0, 0);
+	err = tdx_attack_call(TDXM_TDH_MEM_PAGE_REMOVE, info, td->tdr_pa, 0, 0);
 	if (err)
-		pr_warn("attack: cannot unblock gpa %#llx again: %#llx\n", gpa, err);
-	return ret;
+		tdx_attack_unblock(td, gpa);
+	return err;
+}
+
+/*
+ * The victim's page back into the direct map, as a host that forgot to
+ * take it out would leave it; once at a time, and only a page that was
+ * out (-EEXIST otherwise: private memory may keep its pages mapped).
+ */
+static int tdx_attack_map_direct(u64 pfn, bool map)
+{
+	lockdep_assert_held(&tdx_vms_lock);
+	if (!map) {
+		if (tdx_attack_mapped_pfn != pfn)
+			return -ENOENT;
+		tdx_model_unmap_page(pfn);
+		tdx_attack_mapped_pfn = 0;
+		return 0;
+	}
+	if (tdx_attack_mapped_pfn)
+		return -EBUSY;
+	if (!tdx_model_map_page(pfn))
+		return -EEXIST;
+	tdx_attack_mapped_pfn = pfn;
+	return 0;
 }
 
 /*
@@ -295,6 +334,17 @@ static int tdx_attack_run(const struct tdx_attack *at, u64 *status)
 	case TDX_ATTACK_TRACK_BUSY:
 		*status = tdx_attack_track_busy(&td);
 		break;
+	case TDX_ATTACK_BLOCK:
+		*status = tdx_attack_call(TDXM_TDH_MEM_RANGE_BLOCK, at->gpa | TDXM_LEVEL_4K,
+					  td.tdr_pa, 0, 0);
+		break;
+	case TDX_ATTACK_UNBLOCK:
+		*status = tdx_attack_unblock(&td, at->gpa);
+		break;
+	case TDX_ATTACK_MAP_DIRECT:
+	case TDX_ATTACK_UNMAP_DIRECT:
+		r = tdx_attack_map_direct(pfn, at->op == TDX_ATTACK_MAP_DIRECT);
+		break;
 	}
 out:
 	mutex_unlock(&tdx_vms_lock);
@@ -313,8 +363,16 @@ out:
  *   "remove_untracked HKID GPA"     BLOCK, REMOVE without TRACK
  *   "reclaim HKID GPA"              RECLAIM the page at GPA
  *   "track_busy HKID"               TRACK twice while vCPU 0 is in
+ * and, to break the invariants the audit checks:
+ *   "block HKID GPA"                BLOCK, leaving KVM's NPT entry
+ *   "unblock HKID GPA"              TRACK and UNBLOCK
+ *   "map_direct HKID GPA"           the page into the direct map
+ *   "unmap_direct HKID GPA"         out of it again
  * Reading the file gives the model's status for the last one.  The write
- * fails with ESRCH for an unknown HKID, ENOENT if nothing is mapped at GPA.
+ * fails with ESRCH for an unknown HKID, ENOENT if nothing is mapped at GPA
+ * (or, for unmap_direct, if map_direct did not map that page), EBUSY if
+ * map_direct mapped another page already, EEXIST if the page is in the
+ * direct map already.
  */
 static int tdx_attack_parse(const char *buf, struct tdx_attack *at)
 {
@@ -329,6 +387,10 @@ static int tdx_attack_parse(const char *buf, struct tdx_attack *at)
 		{ "remove_untracked", TDX_ATTACK_REMOVE_UNTRACKED },
 		{ "reclaim", TDX_ATTACK_RECLAIM },
 		{ "track_busy", TDX_ATTACK_TRACK_BUSY },
+		{ "block", TDX_ATTACK_BLOCK },
+		{ "unblock", TDX_ATTACK_UNBLOCK },
+		{ "map_direct", TDX_ATTACK_MAP_DIRECT },
+		{ "unmap_direct", TDX_ATTACK_UNMAP_DIRECT },
 	};
 	char name[20];
 	int n, i;
