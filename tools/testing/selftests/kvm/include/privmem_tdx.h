@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -102,7 +103,7 @@ static inline int tdx_audit_new_hkid(uint64_t before)
 static inline int __printf(2, 3) tdx_attack(uint64_t *status, const char *fmt, ...)
 {
 	int fd = open(TDX_ATTACK, O_RDWR), r;
-	char out[32];
+	char out[32], *end;
 	va_list ap;
 	ssize_t n;
 
@@ -114,7 +115,8 @@ static inline int __printf(2, 3) tdx_attack(uint64_t *status, const char *fmt, .
 		n = pread(fd, out, sizeof(out) - 1, 0);
 		TEST_ASSERT(n > 0, "read %s: %s", TDX_ATTACK, strerror(errno));
 		out[n] = '\0';
-		TEST_ASSERT(sscanf(out, "%lx", status) == 1, "bad status %s", out);
+		*status = strtoull(out, &end, 16);
+		TEST_ASSERT(end != out, "bad status %s", out);
 	}
 	close(fd);
 	return r;

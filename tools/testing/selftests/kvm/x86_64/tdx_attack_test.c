@@ -9,7 +9,8 @@
  * epoch.  Each attempt gets the module's status from the model, the
  * invariant audit stays clean (no private NPT entry the S-EPT does not
  * map, no TD page in the direct map, no page reused without WBINVD), and
- * the victim finds its data intact afterwards.
+ * the victim finds its data intact afterwards.  The audit itself is shown
+ * to see a stale entry and a TD page in the direct map.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -143,6 +144,51 @@ static void run_attacks(enum attacker_state when)
 			test_attack(&attacks[i]);
 }
 
+/* ---- The audit sees what breaks its invariants ---------------------------- */
+
+/*
+ * A host that BLOCKs the victim's page but leaves KVM's NPT entry: the
+ * entry is no longer derived from a MAPPED S-EPT leaf, and the audit says
+ * so, for exactly that entry, until TRACK and UNBLOCK restore it.
+ */
+static void test_audit_sees_stale_entry(void)
+{
+	uint64_t status = ~0ull;
+	struct tdx_audit a;
+
+	TEST_ASSERT(!tdx_attack(&status, "block %d %lx", victim_hkid, AUG_GPA) && !status,
+		    "BLOCK of the victim's page: %#lx", status);
+	a = tdx_audit_read();
+	TEST_ASSERT(a.violations == 1, "audit: %lu violations after a BLOCK, expected 1",
+		    a.violations);
+	TEST_ASSERT(!tdx_attack(&status, "unblock %d %lx", victim_hkid, AUG_GPA) && !status,
+		    "UNBLOCK of the victim's page: %#lx", status);
+	tdx_audit_assert("UNBLOCK");
+	ksft_test_result_pass("the audit reports a private NPT entry the S-EPT blocked\n");
+}
+
+/* A TD page put back into the direct map is counted until it is out again. */
+static void test_audit_sees_direct_map(void)
+{
+	uint64_t status;
+	struct tdx_audit a;
+	int r;
+
+	if (privmem_keeps_direct_map()) {
+		ksft_test_result_skip("private memory stays in the direct map\n");
+		return;
+	}
+	r = tdx_attack(&status, "map_direct %d %lx", victim_hkid, AUG_GPA);
+	TEST_ASSERT(!r, "map_direct: %s", strerror(r));
+	a = tdx_audit_read();
+	TEST_ASSERT(a.in_direct_map == 1, "audit: %lu TD pages in the direct map, expected 1",
+		    a.in_direct_map);
+	r = tdx_attack(&status, "unmap_direct %d %lx", victim_hkid, AUG_GPA);
+	TEST_ASSERT(!r, "unmap_direct: %s", strerror(r));
+	tdx_audit_assert("unmap_direct");
+	ksft_test_result_pass("the audit counts a TD page in the direct map\n");
+}
+
 /* ---- The knob's own input --------------------------------------------------- */
 
 struct knob_errno_case {
@@ -160,6 +206,8 @@ static const struct knob_errno_case knob_errnos[] = {
 	{ "remove 64 100000000", ESRCH },
 	/* A GPA of the victim where nothing is mapped. */
 	{ "remove %d 100003000", ENOENT },
+	/* A page map_direct did not map. */
+	{ "unmap_direct %d 100000000", ENOENT },
 };
 
 static void test_knob_errnos(void)
@@ -253,13 +301,15 @@ int main(int argc, char *argv[])
 	TEST_REQUIRE(!access(TDX_ATTACK, W_OK));
 
 	ksft_print_header();
-	ksft_set_plan(ARRAY_SIZE(attacks) + 3);
+	ksft_set_plan(ARRAY_SIZE(attacks) + 5);
 	guest_pages = tdx_audit_assert("the start").guest_pages;
 	victim_start();
 	attacker_build();
 	run_attacks(ATTACKER_BUILDING);
 	attacker_run();
 	run_attacks(ATTACKER_RUNNING);
+	test_audit_sees_stale_entry();
+	test_audit_sees_direct_map();
 	test_knob_errnos();
 	test_victim_intact();
 	test_teardown_clean(guest_pages);
