@@ -181,27 +181,6 @@ static u64 tdx_attack_call(u64 leaf, u64 rcx, u64 rdx, u64 r8, u64 r9)
 	return tdx_model_seamcall(tdx_model_global(), leaf, &a);
 }
 
-/*
- * A fresh page AUGed at @gpa, which the victim uses: the module refuses.
- * Should it take the page, the page is the TD's now and must never be
- * freed: leak it.
- */
-static u64 tdx_attack_aug_free(const struct tdx_audit_td *td, gpa_t gpa)
-{
-	struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	u64 err;
-
-	if (!page)
-		return TDXM_OPERAND_INVALID;
-	err = tdx_attack_call(TDXM_TDH_MEM_PAGE_AUG, gpa | TDXM_LEVEL_4K, td->tdr_pa,
-			      page_to_phys(page), 0);
-	if (!TDXM_IS_ERROR(err))
-		pr_warn("attack: the model took a page AUGed at a used GPA, leaking it\n");
-	else
-		__free_page(page);
-	return err;
-}
-
 /* TRACK and UNBLOCK: a blocked entry of the victim is as it was. */
 static u64 tdx_attack_unblock(const struct tdx_audit_td *td, gpa_t gpa)
 {
@@ -266,8 +245,6 @@ static u64 tdx_attack_track_busy(const struct tdx_audit_td *td)
 	struct tdx_model *m = tdx_model_global();
 	u64 err;
 
-	if (!td->tdvpr_pa)
-		return TDXM_OPERAND_INVALID;
 	err = tdx_model_vp_enter(m, td->tdvpr_pa);
 	if (err)
 		return err;
@@ -282,14 +259,14 @@ static int tdx_attack_run(const struct tdx_attack *at, u64 *status)
 {
 	struct tdx_model *m = tdx_model_global();
 	struct tdx_audit_td td, to;
-	struct page *src = NULL;
+	struct page *page = NULL;
 	int level, state, r;
 	u64 pfn = 0;
 
-	if (at->op == TDX_ATTACK_ADD) {
-		/* PAGE.ADD's source: a zeroed host page. */
-		src = alloc_page(GFP_KERNEL | __GFP_ZERO);
-		if (!src)
+	if (at->op == TDX_ATTACK_ADD || at->op == TDX_ATTACK_AUG_FREE) {
+		/* PAGE.ADD's source, or the free page AUGed: a zeroed host page. */
+		page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!page)
 			return -ENOMEM;
 	}
 
@@ -301,6 +278,10 @@ static int tdx_attack_run(const struct tdx_attack *at, u64 *status)
 		r = tdx_attack_find(at->to_hkid, &to);
 		if (r)
 			goto out;
+	}
+	if (at->op == TDX_ATTACK_TRACK_BUSY && !td.tdvpr_pa) {
+		r = -ENOENT;
+		goto out;
 	}
 	/* The victim's page at @gpa, as the S-EPT maps it. */
 	if (at->op != TDX_ATTACK_TRACK_BUSY &&
@@ -316,10 +297,16 @@ static int tdx_attack_run(const struct tdx_attack *at, u64 *status)
 		break;
 	case TDX_ATTACK_ADD:
 		*status = tdx_attack_call(TDXM_TDH_MEM_PAGE_ADD, at->to_gpa, to.tdr_pa,
-					  PFN_PHYS(pfn), page_to_phys(src));
+					  PFN_PHYS(pfn), page_to_phys(page));
 		break;
 	case TDX_ATTACK_AUG_FREE:
-		*status = tdx_attack_aug_free(&td, at->gpa);
+		*status = tdx_attack_call(TDXM_TDH_MEM_PAGE_AUG, at->gpa | TDXM_LEVEL_4K,
+					  td.tdr_pa, page_to_phys(page), 0);
+		/* Should the TD have taken it, it must never be freed. */
+		if (!TDXM_IS_ERROR(*status)) {
+			pr_warn("attack: the model took a page AUGed at a used GPA, leaking it\n");
+			page = NULL;
+		}
 		break;
 	case TDX_ATTACK_REMOVE:
 		*status = tdx_attack_call(TDXM_TDH_MEM_PAGE_REMOVE, at->gpa | TDXM_LEVEL_4K,
@@ -348,8 +335,8 @@ static int tdx_attack_run(const struct tdx_attack *at, u64 *status)
 	}
 out:
 	mutex_unlock(&tdx_vms_lock);
-	if (src)
-		__free_page(src);
+	if (page)
+		__free_page(page);
 	return r;
 }
 
@@ -370,7 +357,8 @@ out:
  *   "unmap_direct HKID GPA"         out of it again
  * Reading the file gives the model's status for the last one.  The write
  * fails with ESRCH for an unknown HKID, ENOENT if nothing is mapped at GPA
- * (or, for unmap_direct, if map_direct did not map that page), EBUSY if
+ * (for track_busy: if the TD has no vCPU; for unmap_direct: if map_direct
+ * did not map that page), EBUSY if
  * map_direct mapped another page already, EEXIST if the page is in the
  * direct map already.
  */
