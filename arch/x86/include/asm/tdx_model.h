@@ -205,6 +205,8 @@ int tdx_model_pamt_read(struct tdx_model *m, u64 pfn, int *pt, u64 *owner_pa,
 int tdx_model_mrtd(struct tdx_model *m, u64 tdr_pa, u8 *mrtd);
 void tdx_model_inject_busy(struct tdx_model *m, unsigned int count, u32 opid);
 unsigned long tdx_model_unflushed_reuses(struct tdx_model *m);
+void tdx_model_count_guest_pages(struct tdx_model *m, unsigned long *pages,
+				 unsigned long *in_direct_map);
 bool tdx_model_map_page(u64 pfn);
 void tdx_model_unmap_page(u64 pfn);
 
@@ -269,6 +271,13 @@ static inline void tdx_model_inject_busy(struct tdx_model *m, unsigned int count
 static inline unsigned long tdx_model_unflushed_reuses(struct tdx_model *m)
 {
 	return 0;
+}
+
+static inline void tdx_model_count_guest_pages(struct tdx_model *m, unsigned long *pages,
+					       unsigned long *in_direct_map)
+{
+	*pages = 0;
+	*in_direct_map = 0;
 }
 
 static inline bool tdx_model_map_page(u64 pfn)

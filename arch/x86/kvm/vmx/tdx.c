@@ -108,6 +108,7 @@ struct kvm_tdx {
 	struct tdx_vp *vps;
 	struct xarray gfns;		/* pfn -> gfn of the TD's private pages */
 	atomic_long_t nr_private;
+	struct tdx_audit_node audit;
 };
 
 /* INIT_MEM_REGION's arguments for tdx_add_page(). */
@@ -1217,6 +1218,7 @@ static int tdx_vm_init(struct kvm *kvm)
 	INIT_LIST_HEAD(&tdx->sept_pages);
 	xa_init(&tdx->gfns);
 	kvm->arch.private_state = tdx;
+	tdx_audit_vm_add(&tdx->audit, kvm);
 	return 0;
 }
 
@@ -1230,6 +1232,7 @@ static void tdx_vm_destroy(struct kvm *kvm)
 
 	if (!tdx)
 		return;
+	tdx_audit_vm_del(&tdx->audit);
 	WARN_ON_ONCE(atomic_long_read(&tdx->nr_private));
 	tdx_td_free(tdx);
 	if (tdx->sept_spare)
@@ -1238,6 +1241,28 @@ static void tdx_vm_destroy(struct kvm *kvm)
 	kvm->arch.private_state = NULL;
 	kvfree(tdx->vps);
 	kfree(tdx);
+}
+
+/*
+ * For the audit and the attack knob (tdx_audit.c): the TD's TDR, HKID and
+ * first vCPU, once KVM_TDX_INIT_VM made it.  From then on they stay until
+ * the VM's end, which takes it off the audit's list first.
+ */
+int tdx_audit_td_get(struct kvm *kvm, struct tdx_audit_td *td)
+{
+	struct kvm_tdx *tdx = to_tdx(kvm);
+	int r = -ENOENT;
+
+	mutex_lock(&tdx->lock);
+	if (tdx->initialized) {
+		td->tdr_pa = tdx_tdr_pa(tdx);
+		td->hkid = tdx->hkid;
+		td->tdvpr_pa = tdx->vps[0].initialized ? page_to_phys(tdx->vps[0].tdvpr) : 0;
+		td->finalized = tdx->finalized;
+		r = 0;
+	}
+	mutex_unlock(&tdx->lock);
+	return r;
 }
 
 /*
@@ -1280,6 +1305,7 @@ void tdx_backend_setup(void)
 		pr_warn("cannot register the TDX backend: %d\n", r);
 		return;
 	}
+	tdx_audit_debugfs_init();
 	pr_info("TD guests on the TDX-module MODEL (tests only)\n");
 }
 
@@ -1287,6 +1313,7 @@ void tdx_backend_unsetup(void)
 {
 	if (!tdx_ready)
 		return;
+	tdx_audit_debugfs_exit();
 	kvm_private_backend_unregister(&tdx_backend);
 	tdx_ready = false;
 }

@@ -1606,6 +1606,76 @@ unsigned long tdx_model_unflushed_reuses(struct tdx_model *m)
 }
 EXPORT_SYMBOL_GPL(tdx_model_unflushed_reuses);
 
+/*
+ * Call @fn for each 4 KiB page the PAMT covers, with the entry that
+ * describes it, under the lock; the walk drops it every 2 MiB.
+ */
+static void pamt_walk(struct tdx_model *m,
+		      void (*fn)(struct tdx_model *m, u64 pfn, struct tdxm_pamt *p, void *data),
+		      void *data)
+{
+	unsigned long i;
+	int level;
+
+	for (i = 0; i < m->nr_pfns; i++) {
+		if (!(i % PTRS)) {
+			if (i)
+				spin_unlock(&m->lock);
+			cond_resched();
+			spin_lock(&m->lock);
+		}
+		fn(m, m->start_pfn + i, pamt_find(m, m->start_pfn + i, &level), data);
+	}
+	if (m->nr_pfns)
+		spin_unlock(&m->lock);
+}
+
+/* Does the kernel's direct map reach @pfn?  Does not sleep. */
+static bool direct_mapped(u64 pfn)
+{
+	unsigned int level;
+	pte_t *pte;
+
+	pte = lookup_address((unsigned long)page_address(pfn_to_page(pfn)), &level);
+	return pte && pte_present(*pte);
+}
+
+/* count[0]: a TD's private pages, count[1]: those still in the direct map. */
+static void count_guest_page(struct tdx_model *m, u64 pfn, struct tdxm_pamt *p, void *data)
+{
+	unsigned long *count = data;
+
+	if (p->pt != TDXM_PT_REG || !pfn_valid(pfn))
+		return;
+	count[0]++;
+	count[1] += direct_mapped(pfn);
+}
+
+/**
+ * tdx_model_count_guest_pages - the TDs' memory, and how much the host reaches
+ * @m: the model
+ * @pages: 4 KiB pages of type PT_REG (a TD's private memory), all TDs
+ * @in_direct_map: how many of them the kernel's direct map still reaches
+ *
+ * For audits: a TD's private page must be out of the direct map for as
+ * long as the TD owns it (the module's key protects it on real parts; here
+ * nothing does).  Control and S-EPT pages are the model's, which reaches
+ * them through the direct map, and are not counted.  The lock is dropped
+ * every 2 MiB, as in the debugfs walk: the counts are exact while no TD
+ * changes.
+ */
+void tdx_model_count_guest_pages(struct tdx_model *m, unsigned long *pages,
+				 unsigned long *in_direct_map)
+{
+	unsigned long count[2] = {};
+
+	if (m)
+		pamt_walk(m, count_guest_page, count);
+	*pages = count[0];
+	*in_direct_map = count[1];
+}
+EXPORT_SYMBOL_GPL(tdx_model_count_guest_pages);
+
 /**
  * tdx_model_map_page - put a TD page the model is about to read or write
  *	back into the direct map
@@ -1622,12 +1692,9 @@ EXPORT_SYMBOL_GPL(tdx_model_unflushed_reuses);
 bool tdx_model_map_page(u64 pfn)
 {
 	struct page *page = pfn_to_page(pfn);
-	unsigned int level;
-	pte_t *pte;
 
 	might_sleep();
-	pte = lookup_address((unsigned long)page_address(page), &level);
-	if (pte && pte_present(*pte))
+	if (direct_mapped(pfn))
 		return false;
 	if (set_direct_map_default_noflush(page)) {
 		pr_warn_ratelimited("cannot map pfn %#llx for the model\n", pfn);
@@ -1680,6 +1747,18 @@ static int tdx_model_tds_show(struct seq_file *sf, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(tdx_model_tds);
 
+/* count[pt] per page type; count[TDXM_PT_EPT + 1]: pages left unflushed. */
+static void pamt_count_page(struct tdx_model *m, u64 pfn, struct tdxm_pamt *p, void *data)
+{
+	unsigned long *count = data;
+
+	if (p->pt <= TDXM_PT_EPT)
+		count[p->pt]++;
+	/* Left by a TD and not written back since (see pamt_take()). */
+	count[TDXM_PT_EPT + 1] += p->pt == TDXM_PT_NDA && p->dirty_hkid &&
+				  p->dirty_wb == m->hkid_wb[p->dirty_hkid];
+}
+
 /*
  * The PAMT's 4 KiB pages by type, over all of it: a test sees that a TD's
  * pages all went back to NDA when the counts return to where they were.
@@ -1692,31 +1771,14 @@ static int tdx_model_pamt_show(struct seq_file *sf, void *unused)
 		[TDXM_PT_REG] = "reg", [TDXM_PT_TDR] = "tdr", [TDXM_PT_TDCX] = "tdcx",
 		[TDXM_PT_TDVPR] = "tdvpr", [TDXM_PT_EPT] = "ept",
 	};
-	unsigned long count[TDXM_PT_EPT + 1] = {}, unflushed = 0, i;
-	struct tdx_model *m = sf->private;
-	struct tdxm_pamt *p;
-	int level, pt;
+	unsigned long count[TDXM_PT_EPT + 2] = {};
+	int pt;
 
-	for (i = 0; i < m->nr_pfns; i++) {
-		if (!(i % PTRS)) {
-			if (i)
-				spin_unlock(&m->lock);
-			cond_resched();
-			spin_lock(&m->lock);
-		}
-		p = pamt_find(m, m->start_pfn + i, &level);
-		if (p->pt < ARRAY_SIZE(count))
-			count[p->pt]++;
-		/* Left by a TD and not written back since (see pamt_take()). */
-		unflushed += p->pt == TDXM_PT_NDA && p->dirty_hkid &&
-			     p->dirty_wb == m->hkid_wb[p->dirty_hkid];
-	}
-	if (m->nr_pfns)
-		spin_unlock(&m->lock);
+	pamt_walk(sf->private, pamt_count_page, count);
 	for (pt = 0; pt < ARRAY_SIZE(names); pt++)
 		if (names[pt])
 			seq_printf(sf, "%s %lu\n", names[pt], count[pt]);
-	seq_printf(sf, "unflushed %lu\n", unflushed);
+	seq_printf(sf, "unflushed %lu\n", count[TDXM_PT_EPT + 1]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(tdx_model_pamt);

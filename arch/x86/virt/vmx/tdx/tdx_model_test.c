@@ -1115,6 +1115,128 @@ static void operand_busy_injected(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, aug(test, &TD_A, GPA_4K, TDXM_LEVEL_4K, DATA_PAGE), TDXM_SUCCESS);
 }
 
+/* ---- The attack matrix: what the module refuses a host -------------------- */
+
+/*
+ * AUG where something is mapped already: a table (under a 2 MiB AUG), a
+ * 2 MiB leaf (above a 4 KiB AUG), a MAPPED or BLOCKED page.  The entry
+ * there and the page offered stay as they were.
+ */
+static void aug_at_occupied_gpa(struct kunit *test)
+{
+	u64 pfn;
+	int level;
+
+	td_build(test, &TD_A);
+	KUNIT_ASSERT_EQ(test, add(test, &TD_A, GPA_4K, DATA_PAGE), TDXM_SUCCESS);
+	finalize(test, &TD_A);
+	KUNIT_EXPECT_EQ(test, aug(test, &TD_A, GPA_4K, TDXM_LEVEL_2M, HUGE_PAGE),
+			TDXM_EPT_ENTRY_STATE_INCORRECT | TDXM_OPID_RCX);
+	KUNIT_EXPECT_EQ(test, tt(test)->out.rdx, TDXM_LEVEL_2M | (TDXM_SEPT_NL_MAPPED << 8));
+	KUNIT_EXPECT_EQ(test, pamt_pt(test, HUGE_PAGE, NULL, NULL), TDXM_PT_NDA);
+	KUNIT_ASSERT_EQ(test, aug(test, &TD_A, GPA_2M, TDXM_LEVEL_2M, HUGE_PAGE), TDXM_SUCCESS);
+	KUNIT_EXPECT_EQ(test, aug(test, &TD_A, GPA_2M + 3 * PAGE_SIZE, TDXM_LEVEL_4K,
+				  DATA_PAGE + 1), TDXM_EPT_WALK_FAILED | TDXM_OPID_RCX);
+	KUNIT_EXPECT_EQ(test, aug(test, &TD_A, GPA_4K, TDXM_LEVEL_4K, DATA_PAGE + 1),
+			TDXM_EPT_ENTRY_STATE_INCORRECT | TDXM_OPID_RCX);
+	KUNIT_EXPECT_EQ(test, tt(test)->out.rdx, TDXM_LEVEL_4K | (TDXM_SEPT_MAPPED << 8));
+	KUNIT_ASSERT_EQ(test, gpa_op(test, TDXM_TDH_MEM_RANGE_BLOCK, &TD_A, GPA_4K, 0),
+			TDXM_SUCCESS);
+	KUNIT_EXPECT_EQ(test, aug(test, &TD_A, GPA_4K, TDXM_LEVEL_4K, DATA_PAGE + 1),
+			TDXM_EPT_ENTRY_STATE_INCORRECT | TDXM_OPID_RCX);
+	KUNIT_EXPECT_EQ(test, tt(test)->out.rdx, TDXM_LEVEL_4K | (TDXM_SEPT_BLOCKED << 8));
+	KUNIT_EXPECT_EQ(test, pamt_pt(test, DATA_PAGE + 1, NULL, NULL), TDXM_PT_NDA);
+	KUNIT_EXPECT_EQ(test, sept_state(test, &TD_A, GPA_4K, &level, &pfn), TDXM_SEPT_BLOCKED);
+	KUNIT_EXPECT_EQ(test, pfn, tpfn(test, DATA_PAGE));
+	KUNIT_EXPECT_EQ(test, sept_state(test, &TD_A, GPA_2M + 3 * PAGE_SIZE, &level, &pfn),
+			TDXM_SEPT_PENDING);
+	KUNIT_EXPECT_EQ(test, level, TDXM_LEVEL_2M);
+}
+
+/*
+ * Another TD's pages are no S-EPT table, vCPU or DEMOTE table of this one,
+ * and no TD's page is a TDR: PAGE_METADATA_INCORRECT with the operand.
+ */
+static void other_td_pages_refused_everywhere(struct kunit *test)
+{
+	const unsigned long pages[] = { DATA_PAGE, TD_A.tdr, TD_A.tdr + 1, TD_A.sept,
+					TD_A.tdvpr };
+	int i;
+
+	td_build(test, &TD_A);
+	td_build(test, &TD_B);
+	KUNIT_ASSERT_EQ(test, add(test, &TD_A, GPA_4K, DATA_PAGE), TDXM_SUCCESS);
+	KUNIT_ASSERT_EQ(test, aug(test, &TD_B, GPA_2M, TDXM_LEVEL_2M, HUGE_PAGE), TDXM_SUCCESS);
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		KUNIT_EXPECT_EQ_MSG(test, sc(test, TDXM_TDH_MEM_SEPT_ADD, (GPA_2M + SZ_2M) | 1,
+					     tdr(test, &TD_B), pa(test, pages[i]), 0),
+				    TDXM_PAGE_METADATA_INCORRECT | TDXM_OPID_R8,
+				    "SEPT.ADD of page %lu", pages[i]);
+		KUNIT_EXPECT_EQ_MSG(test, sc(test, TDXM_TDH_VP_CREATE, pa(test, pages[i]),
+					     tdr(test, &TD_B), 0, 0),
+				    TDXM_PAGE_METADATA_INCORRECT | TDXM_OPID_RCX,
+				    "VP.CREATE of page %lu", pages[i]);
+		KUNIT_EXPECT_EQ_MSG(test, sc(test, TDXM_TDH_MEM_PAGE_DEMOTE, GPA_2M | 1,
+					     tdr(test, &TD_B), pa(test, pages[i]), 0),
+				    TDXM_PAGE_METADATA_INCORRECT | TDXM_OPID_R8,
+				    "DEMOTE into page %lu", pages[i]);
+	}
+	/* TD A's vCPU or private page given as a TDR. */
+	KUNIT_EXPECT_EQ(test, sc(test, TDXM_TDH_MEM_PAGE_AUG, GPA_4K + PAGE_SIZE,
+				 tdvpr(test, &TD_A), pa(test, DATA_PAGE + 1), 0),
+			TDXM_PAGE_METADATA_INCORRECT | TDXM_OPID_RDX);
+	KUNIT_EXPECT_EQ(test, sc(test, TDXM_TDH_MEM_PAGE_AUG, GPA_4K + PAGE_SIZE,
+				 pa(test, DATA_PAGE), pa(test, DATA_PAGE + 1), 0),
+			TDXM_PAGE_METADATA_INCORRECT | TDXM_OPID_RDX);
+	KUNIT_EXPECT_EQ(test, pamt_pt(test, DATA_PAGE + 1, NULL, NULL), TDXM_PT_NDA);
+	KUNIT_EXPECT_EQ(test, sept_state(test, &TD_B, GPA_2M, NULL, NULL), TDXM_SEPT_PENDING);
+}
+
+/*
+ * No control or S-EPT page leaves a TD before its key is freed, running
+ * or in teardown (VPFLUSHDONE done, KEY.FREEID not).
+ */
+static void reclaim_live_td_control_pages_refused(struct kunit *test)
+{
+	const unsigned long pages[] = { TD_A.tdr + 1, TD_A.tdvpr, TD_A.tdvpr + 1, TD_A.sept,
+					TD_A.sept + 2 };
+	const u8 types[] = { TDXM_PT_TDCX, TDXM_PT_TDVPR, TDXM_PT_TDCX, TDXM_PT_EPT,
+			     TDXM_PT_EPT };
+	int i, pass;
+
+	td_build(test, &TD_A);
+	finalize(test, &TD_A);
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < ARRAY_SIZE(pages); i++) {
+			KUNIT_EXPECT_EQ_MSG(test, sc(test, TDXM_TDH_PHYMEM_PAGE_RECLAIM,
+						     pa(test, pages[i]), 0, 0, 0),
+					    TDXM_LIFECYCLE_STATE_INCORRECT | TDXM_OPID_TDR,
+					    "RECLAIM of page %lu, pass %d", pages[i], pass);
+			KUNIT_EXPECT_EQ(test, pamt_pt(test, pages[i], NULL, NULL), types[i]);
+		}
+		if (!pass)
+			KUNIT_ASSERT_EQ(test, sc(test, TDXM_TDH_MNG_VPFLUSHDONE, tdr(test, &TD_A),
+						 0, 0, 0), TDXM_SUCCESS);
+	}
+}
+
+/* WBINVD with another TD's key writes back nothing of this page's lines. */
+static void wbinvd_with_wrong_hkid_counted(struct kunit *test)
+{
+	struct tdx_model *m = tt(test)->m;
+
+	td_build(test, &TD_A);
+	td_build(test, &TD_B);
+	KUNIT_ASSERT_EQ(test, aug(test, &TD_A, GPA_4K, TDXM_LEVEL_4K, DATA_PAGE), TDXM_SUCCESS);
+	KUNIT_ASSERT_EQ(test, gpa_op(test, TDXM_TDH_MEM_PAGE_REMOVE, &TD_A, GPA_4K, 0),
+			TDXM_SUCCESS);
+	KUNIT_EXPECT_EQ(test, sc(test, TDXM_TDH_PHYMEM_PAGE_WBINVD,
+				 pa(test, DATA_PAGE) | (u64)HKID_B << TDXM_HKID_SHIFT, 0, 0, 0),
+			TDXM_SUCCESS);
+	KUNIT_EXPECT_EQ(test, aug(test, &TD_B, GPA_4K, TDXM_LEVEL_4K, DATA_PAGE), TDXM_SUCCESS);
+	KUNIT_EXPECT_EQ(test, tdx_model_unflushed_reuses(m), 1);
+}
+
 static void global_model_covers_ram(struct kunit *test)
 {
 	struct tdx_model *g = tdx_model_global();
@@ -1162,6 +1284,10 @@ static struct kunit_case tdx_model_cases[] = {
 	KUNIT_CASE(reclaim_reports_type_and_size),
 	KUNIT_CASE(reuse_without_wbinvd_counted),
 	KUNIT_CASE(operand_busy_injected),
+	KUNIT_CASE(aug_at_occupied_gpa),
+	KUNIT_CASE(other_td_pages_refused_everywhere),
+	KUNIT_CASE(reclaim_live_td_control_pages_refused),
+	KUNIT_CASE(wbinvd_with_wrong_hkid_counted),
 	{}
 };
 

@@ -20,12 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "privmem_util.h"
 #include "test_util.h"
 
 #define SNP_AUDIT		"/sys/kernel/debug/kvm_snp/audit"
 #define SNP_ATTACK		"/sys/kernel/debug/kvm_snp/attack"
-/* Set when private memory stays in the direct map (privmem.direct_map=1). */
-#define PRIVMEM_DIRECT_MAP	"/sys/module/privmem/parameters/direct_map"
 
 struct snp_audit {
 	unsigned long private_leaves;
@@ -74,17 +73,6 @@ static inline unsigned long snp_audit_vc(unsigned int asid)
 	return n;
 }
 
-/* Whether guest pages may legitimately stay in the direct map. */
-static inline int privmem_keeps_direct_map(void)
-{
-	FILE *f = fopen(PRIVMEM_DIRECT_MAP, "r");
-	int c = f ? fgetc(f) : 'N';
-
-	if (f)
-		fclose(f);
-	return c == 'Y';
-}
-
 /* The audit finds nothing wrong; @when says after what. */
 static inline void snp_audit_assert(const char *when)
 {
@@ -99,17 +87,13 @@ static inline void snp_audit_assert(const char *when)
 /* A command for the backend's attack knob; returns 0 or an errno. */
 static inline int snp_attack(const char *fmt, ...)
 {
-	char cmd[128];
+	int fd = open(SNP_ATTACK, O_WRONLY), r;
 	va_list ap;
-	int fd, r = 0;
 
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	fd = open(SNP_ATTACK, O_WRONLY);
 	TEST_ASSERT(fd >= 0, "open %s: %s", SNP_ATTACK, strerror(errno));
-	if (write(fd, cmd, strlen(cmd)) < 0)
-		r = errno;
+	va_start(ap, fmt);
+	r = privmem_write_cmd(fd, fmt, ap);
+	va_end(ap);
 	close(fd);
 	return r;
 }

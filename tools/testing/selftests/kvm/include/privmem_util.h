@@ -372,4 +372,30 @@ static inline long memcg_current(const char *dir)
 	return val;
 }
 
+/* Set when private memory stays in the direct map (privmem.direct_map=1). */
+#define PRIVMEM_DIRECT_MAP	"/sys/module/privmem/parameters/direct_map"
+
+/* Whether guest pages may legitimately stay in the direct map. */
+static inline int privmem_keeps_direct_map(void)
+{
+	FILE *f = fopen(PRIVMEM_DIRECT_MAP, "r");
+	int c = f ? fgetc(f) : 'N';
+
+	if (f)
+		fclose(f);
+	return c == 'Y';
+}
+
+/*
+ * Write one command, formatted from @fmt, to the (debugfs) file open at @fd,
+ * as one write.  Returns 0 or the write's errno.
+ */
+static inline int privmem_write_cmd(int fd, const char *fmt, va_list ap)
+{
+	char cmd[128];
+
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	return write(fd, cmd, strlen(cmd)) < 0 ? errno : 0;
+}
+
 #endif /* SELFTEST_KVM_PRIVMEM_UTIL_H */

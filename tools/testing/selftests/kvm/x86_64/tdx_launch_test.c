@@ -27,6 +27,7 @@
 
 #include "privmem_launch.h"
 #include "privmem_sha384.h"
+#include "privmem_tdx.h"
 #include "privmem_util.h"
 #include "kvm_util.h"
 #include "processor.h"
@@ -916,6 +917,7 @@ static void test_td_vp_info(void)
 	gpaw = td_next_report(t.vcpu);
 	TEST_ASSERT(!status && gpaw == 48, "TDG.VP.INFO: status %#x GPAW %u", status, gpaw);
 	td_expect_fatal(t.vcpu);
+	tdx_audit_assert("TDG.VP.INFO");
 	test_vm_free(&t);
 	munmap(src, PAGE_SIZE);
 	ksft_test_result_pass("a running TD reads GPAW 48 with TDG.VP.INFO\n");
@@ -950,6 +952,8 @@ static void test_td_accept(void)
 	TEST_ASSERT(v == TDX_PAGE_ALREADY_ACCEPTED >> 32,
 		    "second ACCEPT: status %#x", v);
 	td_expect_fatal(t.vcpu);
+	TEST_ASSERT(tdx_audit_assert("ACCEPT").checked >= 2,
+		    "the audit saw no private NPT entries of the TD");
 	test_vm_free(&t);
 	assert_pamt_equal(model_pamt(), start, "after a running TD");
 	munmap(src, PAGE_SIZE);
@@ -1431,6 +1435,7 @@ static void test_td_fatal_error(void)
 	td_expect_fatal(t.vcpu);
 	/* The TD does not come back from it. */
 	td_expect_fatal(t.vcpu);
+	tdx_audit_assert("ReportFatalError");
 	test_vm_free(&t);
 	munmap(src, PAGE_SIZE);
 	ksft_test_result_pass("ReportFatalError exits with KVM_SYSTEM_EVENT_TDX_FATAL\n");
