@@ -14,6 +14,10 @@
  * struct kvm_private_backend - the vendor side of a VM type's private memory
  * @name: for messages and debugfs.
  * @vm_type: the KVM_X86_*_VM type the backend serves.
+ * @no_private_mem: the type protects its memory in place, without
+ *	guest_memfd (SEV, SEV-ES): its VMs have no private memory
+ *	(kvm_arch_has_private_mem()); the hooks about private pages are
+ *	never called.
  * @available: whether VMs of the type can run on this host now (firmware
  *	present and initialised, TDP MMU in use).  KVM_CAP_VM_TYPES reports
  *	the type only while this says yes.
@@ -69,6 +73,7 @@
 struct kvm_private_backend {
 	const char *name;
 	unsigned long vm_type;
+	bool no_private_mem;
 	bool (*available)(void);
 	int (*vm_init)(struct kvm *kvm);
 	void (*vm_destroy)(struct kvm *kvm);

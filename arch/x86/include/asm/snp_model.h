@@ -200,6 +200,96 @@ struct snp_fw_page_reclaim {
 	u64 paddr;		/* bit 0: the page is 2 MiB */
 } __packed;
 
+/*
+ * Plain SEV and SEV-ES guests (the SEV firmware ABI, older than SNP): the
+ * command IDs, the status codes beyond the SNP ones above (same numbering),
+ * the guest states GUEST_STATUS reports and the policy bits.
+ */
+#define SEV_CMD_INIT			0x001
+#define SEV_CMD_DECOMMISSION		0x020
+#define SEV_CMD_ACTIVATE		0x021
+#define SEV_CMD_DEACTIVATE		0x022
+#define SEV_CMD_GUEST_STATUS		0x023
+#define SEV_CMD_LAUNCH_START		0x030
+#define SEV_CMD_LAUNCH_UPDATE_DATA	0x031
+#define SEV_CMD_LAUNCH_UPDATE_VMSA	0x032
+#define SEV_CMD_LAUNCH_MEASURE		0x033
+#define SEV_CMD_LAUNCH_FINISH		0x035
+
+#define SEV_FW_INVALID_LEN		0x04
+#define SEV_FW_ACTIVE			0x12
+
+#define SEV_GSTATE_UNINIT		0
+#define SEV_GSTATE_LUPDATE		1
+#define SEV_GSTATE_LSECRET		2
+#define SEV_GSTATE_RUNNING		3
+
+#define SEV_POLICY_NODBG		BIT(0)
+#define SEV_POLICY_NOKS			BIT(1)
+#define SEV_POLICY_ES			BIT(2)
+#define SEV_POLICY_NOSEND		BIT(3)
+#define SEV_POLICY_DOMAIN		BIT(4)
+#define SEV_POLICY_SEV			BIT(5)
+#define SEV_POLICY_RSVD			GENMASK(15, 6)
+#define SEV_POLICY_API_MAJOR		GENMASK(23, 16)
+#define SEV_POLICY_API_MINOR		GENMASK(31, 24)
+
+/* The SEV API version the model implements, as PLATFORM_STATUS would say. */
+#define SEV_MODEL_API_MAJOR		0
+#define SEV_MODEL_API_MINOR		24
+#define SEV_MODEL_BUILD			0
+
+/*
+ * ASIDs: 1..SNP_MODEL_MAX_ASID run SEV-ES and SNP guests, the ones after
+ * them up to SEV_MODEL_MAX_ASID plain SEV guests only, as CPUID 0x8000001F
+ * EDX (the first SEV-only ASID) and ECX (the last ASID) describe.
+ */
+#define SEV_MODEL_MIN_SEV_ASID		(SNP_MODEL_MAX_ASID + 1)
+#define SEV_MODEL_MAX_ASID		(SNP_MODEL_MAX_ASID + 16)
+
+/* LAUNCH_MEASURE's output: the HMAC, then the nonce it covers. */
+#define SEV_MEASURE_SIZE		32
+#define SEV_MNONCE_SIZE			16
+#define SEV_MEASURE_BLOB_SIZE		(SEV_MEASURE_SIZE + SEV_MNONCE_SIZE)
+#define SEV_TIK_SIZE			16
+#define SEV_LD_SIZE			32	/* SHA-256 */
+
+/* Command buffers, in the layouts of the SEV firmware ABI. */
+struct sev_fw_launch_start {
+	u32 handle;			/* in: 0 for a new guest; out: its handle */
+	u32 policy;
+	u64 dh_cert_address;
+	u32 dh_cert_len;
+	u32 rsvd;
+	u64 session_address;
+	u32 session_len;
+} __packed;
+
+/* ACTIVATE; DEACTIVATE, DECOMMISSION and LAUNCH_FINISH use the handle only. */
+struct sev_fw_activate {
+	u32 handle;
+	u32 asid;
+} __packed;
+
+struct sev_fw_handle {
+	u32 handle;
+} __packed;
+
+struct sev_fw_guest_status {
+	u32 handle;
+	u32 policy;			/* out */
+	u32 asid;			/* out */
+	u8 state;			/* out: SEV_GSTATE_* */
+} __packed;
+
+/* LAUNCH_UPDATE_DATA, LAUNCH_UPDATE_VMSA and LAUNCH_MEASURE. */
+struct sev_fw_launch_data {
+	u32 handle;
+	u32 rsvd;
+	u64 address;			/* system physical */
+	u32 len;			/* MEASURE: in/out */
+} __packed;
+
 struct snp_model;
 struct file;
 
@@ -235,6 +325,7 @@ void snp_model_rmpadjust(struct snp_model *m, u32 asid, u8 vmpl, u64 gpa, u64 pf
 
 int snp_model_fw_cmd(struct snp_model *m, int cmd, void *data, int *fw_err);
 int snp_model_guest_digest(struct snp_model *m, u64 gctx_paddr, u8 *digest);
+int sev_model_guest_keys(struct snp_model *m, u32 handle, u8 *tik, u8 *ld);
 
 #else /* !CONFIG_AMD_SNP_FW_MODEL */
 
@@ -335,6 +426,11 @@ static inline int snp_model_fw_cmd(struct snp_model *m, int cmd, void *data, int
 }
 
 static inline int snp_model_guest_digest(struct snp_model *m, u64 gctx_paddr, u8 *digest)
+{
+	return -ENODEV;
+}
+
+static inline int sev_model_guest_keys(struct snp_model *m, u32 handle, u8 *tik, u8 *ld)
 {
 	return -ENODEV;
 }

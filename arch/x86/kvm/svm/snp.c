@@ -5,6 +5,9 @@
  * real SNP firmware and the RMP; only the model (asm/snp_model.h) sits
  * behind its calls, so it is built only with the model, in test kernels.
  *
+ * Plain SEV and SEV-ES guests (types 2 and 3) are served here too, on the
+ * model's SEV firmware commands: see "Plain SEV and SEV-ES guests" below.
+ *
  * Per VM: an ASID from the model's SNP range (KVM_SEV_INIT2), a guest
  * context page (KVM_SEV_SNP_LAUNCH_START: GCTX_CREATE, LAUNCH_START,
  * ACTIVATE), measured private pages (KVM_SEV_SNP_LAUNCH_UPDATE) and the
@@ -25,10 +28,12 @@
 #define pr_fmt(fmt) "kvm-snp: " fmt
 
 #include <linux/bitfield.h>
+#include <linux/capability.h>
 #include <linux/debugfs.h>
 #include <linux/file.h>
 #include <linux/kvm_host.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/snp_model.h>
@@ -61,6 +66,8 @@
 struct kvm_snp {
 	bool active;			/* KVM_SEV_INIT2 done */
 	bool finished;			/* KVM_SEV_SNP_LAUNCH_FINISH done */
+	bool vmsa_encrypted;		/* SEV-ES: KVM_SEV_LAUNCH_UPDATE_VMSA done */
+	u32 handle;			/* SEV, SEV-ES: from KVM_SEV_LAUNCH_START */
 	u32 asid;
 	u64 vmsa_features;
 	u16 ghcb_version;
@@ -81,10 +88,14 @@ struct snp_launch_args {
 };
 
 static const struct kvm_private_backend snp_backend;
+static const struct kvm_private_backend sev_backend;
+static const struct kvm_private_backend sev_es_backend;
 static bool snp_ready;
+/* SEV INIT done too: plain SEV and SEV-ES guests (types 2 and 3) can run. */
+static bool sev_ready;
 static bool snp_available(void);
 static DEFINE_MUTEX(snp_asid_lock);
-static DECLARE_BITMAP(snp_asid_used, SNP_MODEL_MAX_ASID + 1);
+static DECLARE_BITMAP(snp_asid_used, SEV_MODEL_MAX_ASID + 1);
 /*
  * Every SNP VM, for the debugfs audit.  A VM leaves the list in its
  * vm_destroy, so one found under the lock has its struct kvm and its
@@ -108,6 +119,21 @@ static struct snp_model *snp_model(void)
 static struct kvm_snp *snp_of(struct kvm *kvm)
 {
 	return kvm->arch.private_backend == &snp_backend ? kvm->arch.private_state : NULL;
+}
+
+/* The state of an SEV-ES or SNP VM (a VMSA, a GHCB), NULL for others. */
+static struct kvm_snp *sev_es_of(struct kvm *kvm)
+{
+	const struct kvm_private_backend *b = kvm->arch.private_backend;
+
+	return b == &snp_backend || b == &sev_es_backend ? kvm->arch.private_state : NULL;
+}
+
+/* The state of a VM of type 2, 3 or 4, NULL for others. */
+static struct kvm_snp *sev_of(struct kvm *kvm)
+{
+	return kvm->arch.private_backend == &sev_backend ? kvm->arch.private_state :
+	       sev_es_of(kvm);
 }
 
 /* ---- RMP and firmware pages --------------------------------------------- */
@@ -206,18 +232,27 @@ static void snp_free_fw_page(struct page *page)
 
 /* ---- ASIDs -------------------------------------------------------------- */
 
-static int snp_asid_alloc(void)
+/*
+ * An ASID of [@min, @max]: SEV-ES and SNP guests take the ones below the
+ * first SEV-only ASID, plain SEV guests the others, as the hardware wants.
+ */
+static int snp_asid_alloc_range(unsigned int min, unsigned int max)
 {
 	int asid;
 
 	mutex_lock(&snp_asid_lock);
-	asid = find_next_zero_bit(snp_asid_used, SNP_MODEL_MAX_ASID + 1, 1);
-	if (asid > SNP_MODEL_MAX_ASID)
+	asid = find_next_zero_bit(snp_asid_used, max + 1, min);
+	if (asid > max)
 		asid = -EBUSY;
 	else
 		__set_bit(asid, snp_asid_used);
 	mutex_unlock(&snp_asid_lock);
 	return asid;
+}
+
+static int snp_asid_alloc(void)
+{
+	return snp_asid_alloc_range(1, SNP_MODEL_MAX_ASID);
 }
 
 static void snp_asid_free(u32 asid)
@@ -504,9 +539,15 @@ static int snp_unknown_cmd(u32 id)
 	return id <= KVM_SEV_SEND_CANCEL ? -ENOTTY : -EINVAL;
 }
 
-static int snp_mem_enc_ioctl(struct kvm *kvm, void __user *argp)
+/*
+ * KVM_MEMORY_ENCRYPT_OP of a VM of type 2, 3 or 4: @dispatch runs the
+ * command under kvm->lock, and kvm_sev_cmd goes back to user space with
+ * the firmware's status in error, 0 where the firmware was not asked.
+ */
+static int sev_cmd_ioctl(struct kvm *kvm, void __user *argp,
+			 int (*dispatch)(struct kvm *kvm, struct kvm_snp *sev,
+					 struct kvm_sev_cmd *cmd))
 {
-	struct kvm_snp *snp = to_snp(kvm);
 	struct kvm_sev_cmd cmd;
 	int r;
 
@@ -518,34 +559,460 @@ static int snp_mem_enc_ioctl(struct kvm *kvm, void __user *argp)
 	cmd.error = 0;
 
 	mutex_lock(&kvm->lock);
-	/* Once an SNP guest, only the SNP commands, INIT2 included (upstream). */
-	if (snp->active && cmd.id < KVM_SEV_SNP_LAUNCH_START) {
-		r = -EPERM;
-		goto out;
-	}
-	switch (cmd.id) {
-	case KVM_SEV_INIT2:
-		r = snp_init2(kvm, snp, &cmd);
-		break;
-	case KVM_SEV_SNP_LAUNCH_START:
-		r = snp_launch_start(kvm, snp, &cmd);
-		break;
-	case KVM_SEV_SNP_LAUNCH_UPDATE:
-		r = snp_launch_update(kvm, snp, &cmd);
-		break;
-	case KVM_SEV_SNP_LAUNCH_FINISH:
-		r = snp_launch_finish(kvm, snp, &cmd);
-		break;
-	default:
-		r = snp_unknown_cmd(cmd.id);
-		break;
-	}
-out:
+	r = dispatch(kvm, to_snp(kvm), &cmd);
 	mutex_unlock(&kvm->lock);
 
 	if (copy_to_user(argp, &cmd, sizeof(cmd)))
 		r = -EFAULT;
 	return r;
+}
+
+static int snp_dispatch(struct kvm *kvm, struct kvm_snp *snp, struct kvm_sev_cmd *cmd)
+{
+	lockdep_assert_held(&kvm->lock);
+	/* Once an SNP guest, only the SNP commands, INIT2 included (upstream). */
+	if (snp->active && cmd->id < KVM_SEV_SNP_LAUNCH_START)
+		return -EPERM;
+	switch (cmd->id) {
+	case KVM_SEV_INIT2:
+		return snp_init2(kvm, snp, cmd);
+	case KVM_SEV_SNP_LAUNCH_START:
+		return snp_launch_start(kvm, snp, cmd);
+	case KVM_SEV_SNP_LAUNCH_UPDATE:
+		return snp_launch_update(kvm, snp, cmd);
+	case KVM_SEV_SNP_LAUNCH_FINISH:
+		return snp_launch_finish(kvm, snp, cmd);
+	default:
+		return snp_unknown_cmd(cmd->id);
+	}
+}
+
+static int snp_mem_enc_ioctl(struct kvm *kvm, void __user *argp)
+{
+	return sev_cmd_ioctl(kvm, argp, snp_dispatch);
+}
+
+/* ---- Plain SEV and SEV-ES guests (VM types 2 and 3) --------------------- */
+
+/*
+ * Upstream's clients create these before they try SNP.  Their memory is
+ * ordinary memslot memory, which the firmware encrypts in place at
+ * LAUNCH_UPDATE_DATA (the model measures it and leaves it as it is): no
+ * guest_memfd, no RMP.  The commands are upstream's, on the SEV firmware
+ * ABI's commands of the model, with upstream's errnos: EIO and the
+ * firmware's status in kvm_sev_cmd.error for what the firmware refuses,
+ * commands out of order included.
+ */
+
+/* Upstream's cap on the blobs KVM copies for the firmware. */
+#define SEV_BLOB_MAX_SIZE		0x4000
+
+static bool sev_es_vm(struct kvm *kvm)
+{
+	return kvm->arch.private_backend == &sev_es_backend;
+}
+
+static int sev_fw_cmd(int id, void *data, struct kvm_sev_cmd *cmd)
+{
+	int fw_err = 0, r;
+
+	r = snp_model_fw_cmd(snp_model(), id, data, &fw_err);
+	if (r)
+		cmd->error = fw_err;
+	return r;
+}
+
+/*
+ * The launch commands after LAUNCH_START use the /dev/sev it was given.
+ * Before it the firmware knows no guest of this VM: it answers for handle
+ * 0 (INVALID_GUEST).
+ */
+static int sev_check_fd(struct kvm_snp *sev)
+{
+	return sev->handle ? snp_check_sev_fd(sev->sev_fd) : 0;
+}
+
+static int sev_init2(struct kvm *kvm, struct kvm_snp *sev, struct kvm_sev_cmd *cmd)
+{
+	bool es = sev_es_vm(kvm);
+	struct kvm_sev_init data;
+	int asid;
+
+	if (copy_from_user(&data, u64_to_user_ptr(cmd->data), sizeof(data)))
+		return -EFAULT;
+	if (kvm->created_vcpus)
+		return -EINVAL;
+	/* VMSA features and GHCB versions only for guests with a VMSA. */
+	if (data.flags || (data.vmsa_features & ~(es ? SNP_VMSA_FEATURES : 0)) ||
+	    data.ghcb_version > SNP_GHCB_VERSION_MAX || (!es && data.ghcb_version))
+		return -EINVAL;
+	if (sev->active)
+		return -EINVAL;
+
+	asid = es ? snp_asid_alloc() :
+	       snp_asid_alloc_range(SEV_MODEL_MIN_SEV_ASID, SEV_MODEL_MAX_ASID);
+	if (asid < 0)
+		return asid;
+	sev->asid = asid;
+	sev->vmsa_features = data.vmsa_features;
+	sev->ghcb_version = es ? data.ghcb_version ?: SNP_GHCB_VERSION_MAX : 0;
+	/* The SEV status MSR reads it without kvm->lock. */
+	smp_store_release(&sev->active, true);
+	return 0;
+}
+
+/* ACTIVATE, with the DF_FLUSH a reused ASID needs. */
+static int sev_activate(struct kvm_snp *sev, u32 handle, struct kvm_sev_cmd *cmd)
+{
+	struct sev_fw_activate d = { .handle = handle, .asid = sev->asid };
+	int r, fw_err = 0;
+
+	r = snp_model_fw_cmd(snp_model(), SEV_CMD_ACTIVATE, &d, &fw_err);
+	if (r == -EIO && fw_err == SNP_FW_DFFLUSH_REQUIRED) {
+		r = snp_model_fw_cmd(snp_model(), SNP_CMD_DF_FLUSH, NULL, &fw_err);
+		if (!r)
+			r = snp_model_fw_cmd(snp_model(), SEV_CMD_ACTIVATE, &d, &fw_err);
+	}
+	if (r)
+		cmd->error = fw_err;
+	return r;
+}
+
+/* DEACTIVATE, then DECOMMISSION: the handle and the guest's key are gone. */
+static void sev_decommission(u32 handle)
+{
+	struct sev_fw_handle d = { .handle = handle };
+	int fw_err;
+
+	snp_model_fw_cmd(snp_model(), SEV_CMD_DEACTIVATE, &d, &fw_err);
+	if (snp_model_fw_cmd(snp_model(), SEV_CMD_DECOMMISSION, &d, &fw_err))
+		pr_warn("DECOMMISSION of handle %u failed (%#x)\n", handle, fw_err);
+}
+
+/*
+ * A new guest context with the user's policy (the firmware checks it),
+ * bound to the VM's ASID.  A second LAUNCH_START makes a second context,
+ * which cannot have the ASID: the firmware says ASID_OWNED, as upstream
+ * would hear.  The DH exchange is not modelled (the firmware refuses the
+ * blobs: UNSUPPORTED).
+ */
+static int sev_launch_start(struct kvm *kvm, struct kvm_snp *sev, struct kvm_sev_cmd *cmd)
+{
+	void __user *argp = u64_to_user_ptr(cmd->data);
+	struct kvm_sev_launch_start params;
+	struct sev_fw_launch_start start = {};
+	int r;
+
+	if (!sev->active)
+		return -ENOTTY;
+	if (copy_from_user(&params, argp, sizeof(params)))
+		return -EFAULT;
+	r = snp_check_sev_fd(cmd->sev_fd);
+	if (r)
+		return r;
+
+	start.handle = params.handle;
+	start.policy = params.policy;
+	start.dh_cert_address = params.dh_uaddr;
+	start.dh_cert_len = params.dh_len;
+	start.session_address = params.session_uaddr;
+	start.session_len = params.session_len;
+	r = sev_fw_cmd(SEV_CMD_LAUNCH_START, &start, cmd);
+	if (r)
+		return r;
+	r = sev_activate(sev, start.handle, cmd);
+	if (r)
+		goto err_decommission;
+
+	params.handle = start.handle;
+	if (copy_to_user(argp, &params, sizeof(params))) {
+		r = -EFAULT;
+		goto err_decommission;
+	}
+	sev->handle = start.handle;
+	sev->sev_fd = cmd->sev_fd;
+	return 0;
+
+err_decommission:
+	sev_decommission(start.handle);
+	return r;
+}
+
+/*
+ * Pin the user's pages and hand them to the firmware a page at a time;
+ * the firmware checks alignment (16 bytes) and the guest's state.
+ */
+static int sev_launch_update_data(struct kvm *kvm, struct kvm_snp *sev,
+				  struct kvm_sev_cmd *cmd)
+{
+	struct kvm_sev_launch_update_data params;
+	struct sev_fw_launch_data d = { .handle = sev->handle };
+	unsigned long first, last, npages, i;
+	struct page **pages;
+	u64 uaddr, end;
+	int r = 0, pinned;
+
+	if (!sev->active)
+		return -ENOTTY;
+	if (copy_from_user(&params, u64_to_user_ptr(cmd->data), sizeof(params)))
+		return -EFAULT;
+	if (!params.len || params.uaddr + params.len < params.uaddr)
+		return -EINVAL;
+	r = sev_check_fd(sev);
+	if (r)
+		return r;
+
+	first = params.uaddr >> PAGE_SHIFT;
+	last = (params.uaddr + params.len - 1) >> PAGE_SHIFT;
+	npages = last - first + 1;
+	/* Pinned memory is locked memory, as upstream counts it. */
+	if (npages > INT_MAX)
+		return -EINVAL;
+	if (npages > (rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT) && !capable(CAP_IPC_LOCK))
+		return -ENOMEM;
+	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!pages)
+		return -ENOMEM;
+	pinned = pin_user_pages_fast(params.uaddr & PAGE_MASK, npages,
+				     FOLL_WRITE | FOLL_LONGTERM, pages);
+	/* Whatever went wrong, ENOMEM, as upstream. */
+	if (pinned != (int)npages) {
+		r = -ENOMEM;
+		goto out_unpin;
+	}
+
+	uaddr = params.uaddr;
+	end = params.uaddr + params.len;
+	for (i = 0; i < npages && !r; i++) {
+		u64 next = min_t(u64, ALIGN_DOWN(uaddr, PAGE_SIZE) + PAGE_SIZE, end);
+
+		d.address = page_to_phys(pages[i]) + offset_in_page(uaddr);
+		d.len = next - uaddr;
+		r = sev_fw_cmd(SEV_CMD_LAUNCH_UPDATE_DATA, &d, cmd);
+		uaddr = next;
+	}
+
+out_unpin:
+	if (pinned > 0)
+		unpin_user_pages(pages, pinned);
+	kvfree(pages);
+	return r;
+}
+
+/*
+ * What the firmware measures as @vcpu's VMSA: KVM's save area with the
+ * registers KVM caches outside it.  (It is not the hardware's VMSA layout,
+ * which 6.1 knows only for its own SEV-ES code.)
+ */
+static void sev_fill_vmsa(struct kvm_vcpu *vcpu, void *va)
+{
+	struct vmcb_save_area *save = va;
+
+	memcpy(save, &to_svm(vcpu)->vmcb->save, sizeof(*save));
+	save->rip = kvm_rip_read(vcpu);
+	save->rsp = kvm_rsp_read(vcpu);
+	save->rax = kvm_rax_read(vcpu);
+}
+
+/*
+ * Every vCPU's register state is measured into the launch digest and is
+ * the guest's from then on: the register ioctls fail, as upstream's do for
+ * a vCPU whose VMSA is encrypted.  Once only.
+ */
+static int sev_launch_update_vmsa(struct kvm *kvm, struct kvm_snp *sev,
+				  struct kvm_sev_cmd *cmd)
+{
+	struct sev_fw_launch_data d = { .handle = sev->handle, .len = PAGE_SIZE };
+	struct kvm_vcpu *vcpu;
+	struct page *page;
+	unsigned long i;
+	int r = 0;
+
+	if (!sev->active || !sev_es_vm(kvm))
+		return -ENOTTY;
+	if (sev->vmsa_encrypted)
+		return -EINVAL;
+	r = sev_check_fd(sev);
+	if (r)
+		return r;
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page)
+		return -ENOMEM;
+	d.address = page_to_phys(page);
+
+	kvm_for_each_vcpu(i, vcpu, kvm) {
+		r = mutex_lock_killable(&vcpu->mutex);
+		if (r)
+			break;
+		sev_fill_vmsa(vcpu, page_address(page));
+		r = sev_fw_cmd(SEV_CMD_LAUNCH_UPDATE_VMSA, &d, cmd);
+		mutex_unlock(&vcpu->mutex);
+		if (r)
+			break;
+		/* Protected from the first one on, as upstream per vCPU. */
+		WRITE_ONCE(sev->vmsa_encrypted, true);
+	}
+	__free_page(page);
+	return r;
+}
+
+/*
+ * The measurement blob, or with len 0 its size: the firmware answers
+ * INVALID_LEN with the length it needs, which user space gets in len (and
+ * EIO), as upstream.
+ */
+static int sev_launch_measure(struct kvm *kvm, struct kvm_snp *sev, struct kvm_sev_cmd *cmd)
+{
+	void __user *argp = u64_to_user_ptr(cmd->data);
+	struct sev_fw_launch_data d = { .handle = sev->handle };
+	struct kvm_sev_launch_measure params;
+	void __user *p;
+	void *blob = NULL;
+	int r;
+
+	if (!sev->active)
+		return -ENOTTY;
+	if (copy_from_user(&params, argp, sizeof(params)))
+		return -EFAULT;
+	p = u64_to_user_ptr(params.uaddr);
+	if (params.len && p) {
+		if (params.len > SEV_BLOB_MAX_SIZE)
+			return -EINVAL;
+		blob = kzalloc(params.len, GFP_KERNEL_ACCOUNT);
+		if (!blob)
+			return -ENOMEM;
+		d.address = __pa(blob);
+		d.len = params.len;
+	}
+	r = sev_check_fd(sev);
+	if (r)
+		goto out;
+
+	r = sev_fw_cmd(SEV_CMD_LAUNCH_MEASURE, &d, cmd);
+	/* A size query: the firmware said how much it needs. */
+	if (!params.len)
+		goto done;
+	if (r)
+		goto out;
+	if (blob && copy_to_user(p, blob, params.len)) {
+		r = -EFAULT;
+		goto out;
+	}
+done:
+	params.len = d.len;
+	if (copy_to_user(argp, &params, sizeof(params)))
+		r = -EFAULT;
+out:
+	kfree(blob);
+	return r;
+}
+
+static int sev_guest_status(struct kvm *kvm, struct kvm_snp *sev, struct kvm_sev_cmd *cmd)
+{
+	struct sev_fw_guest_status d = { .handle = sev->handle };
+	struct kvm_sev_guest_status params = {};
+	int r;
+
+	if (!sev->active)
+		return -ENOTTY;
+	r = sev_check_fd(sev) ?: sev_fw_cmd(SEV_CMD_GUEST_STATUS, &d, cmd);
+	if (r)
+		return r;
+	params.handle = sev->handle;
+	params.policy = d.policy;
+	params.state = d.state;
+	if (copy_to_user(u64_to_user_ptr(cmd->data), &params, sizeof(params)))
+		return -EFAULT;
+	return 0;
+}
+
+static int sev_launch_finish(struct kvm *kvm, struct kvm_snp *sev, struct kvm_sev_cmd *cmd)
+{
+	struct sev_fw_handle d = { .handle = sev->handle };
+
+	if (!sev->active)
+		return -ENOTTY;
+	return sev_check_fd(sev) ?: sev_fw_cmd(SEV_CMD_LAUNCH_FINISH, &d, cmd);
+}
+
+/*
+ * KVM_MEMORY_ENCRYPT_OP of a type 2 or 3 VM.  Upstream's errnos: the
+ * legacy inits are EINVAL on these types, the SNP commands ENOTTY (not an
+ * SNP guest), unknown commands EINVAL.  The SEV commands the model does
+ * not implement (secrets, debug, migration) are ENOTTY.
+ */
+static int sev_dispatch(struct kvm *kvm, struct kvm_snp *sev, struct kvm_sev_cmd *cmd)
+{
+	lockdep_assert_held(&kvm->lock);
+	switch (cmd->id) {
+	case KVM_SEV_INIT:
+	case KVM_SEV_ES_INIT:
+		return -EINVAL;
+	case KVM_SEV_INIT2:
+		return sev_init2(kvm, sev, cmd);
+	case KVM_SEV_LAUNCH_START:
+		return sev_launch_start(kvm, sev, cmd);
+	case KVM_SEV_LAUNCH_UPDATE_DATA:
+		return sev_launch_update_data(kvm, sev, cmd);
+	case KVM_SEV_LAUNCH_UPDATE_VMSA:
+		return sev_launch_update_vmsa(kvm, sev, cmd);
+	case KVM_SEV_LAUNCH_MEASURE:
+		return sev_launch_measure(kvm, sev, cmd);
+	case KVM_SEV_GUEST_STATUS:
+		return sev_guest_status(kvm, sev, cmd);
+	case KVM_SEV_LAUNCH_FINISH:
+		return sev_launch_finish(kvm, sev, cmd);
+	default:
+		return cmd->id < KVM_SEV_NR_MAX ? -ENOTTY : -EINVAL;
+	}
+}
+
+static int sev_legacy_mem_enc_ioctl(struct kvm *kvm, void __user *argp)
+{
+	return sev_cmd_ioctl(kvm, argp, sev_dispatch);
+}
+
+/**
+ * sev_other_vm_mem_enc_ioctl - KVM_MEMORY_ENCRYPT_OP of a type 0 or 1 VM
+ * @kvm: the VM, of a type without SEV commands
+ * @argp: the user's struct kvm_sev_cmd
+ *
+ * While the model offers SEV, upstream's clients probe the SEV commands
+ * on any VM: NULL says they exist; KVM_SEV_INIT2 is EINVAL (wrong VM
+ * type), KVM_SEV_INIT and KVM_SEV_ES_INIT too on a type 1 VM; every other
+ * known command is ENOTTY (no SEV guest; the legacy inits, which would
+ * make a default VM one upstream, are not offered), unknown ones EINVAL.
+ * kvm_sev_cmd.error is left as it came.
+ *
+ * Return: as above, or -ENOENT without the model: KVM's own handling.
+ */
+int sev_other_vm_mem_enc_ioctl(struct kvm *kvm, void __user *argp)
+{
+	struct kvm_sev_cmd cmd;
+
+	if (!sev_ready || !snp_available())
+		return -ENOENT;
+	if (!argp)
+		return 0;
+	if (copy_from_user(&cmd, argp, sizeof(cmd)))
+		return -EFAULT;
+	switch (cmd.id) {
+	case KVM_SEV_INIT2:
+		return -EINVAL;
+	case KVM_SEV_INIT:
+	case KVM_SEV_ES_INIT:
+		return kvm->arch.vm_type == KVM_X86_DEFAULT_VM ? -ENOTTY : -EINVAL;
+	default:
+		return cmd.id < KVM_SEV_NR_MAX ? -ENOTTY : -EINVAL;
+	}
+}
+
+/* After LAUNCH_UPDATE_VMSA an SEV-ES guest's registers are its own. */
+static bool sev_state_protected(struct kvm *kvm)
+{
+	struct kvm_snp *sev = to_snp(kvm);
+
+	return READ_ONCE(sev->vmsa_encrypted);
 }
 
 /* ---- The guest's instructions and the GHCB MSR protocol ----------------- */
@@ -572,10 +1039,10 @@ static const u8 snp_insn_vmgexit[SNP_INSN_LEN] = { 0xf3, 0x0f, 0x01, 0xd9 };
 /* Where AMD's EPYC parts put the C-bit; the model encrypts nothing. */
 #define SNP_CBIT			47
 
-/* Whether @kvm is an SNP VM, whose vCPUs' GHCB MSR KVM intercepts. */
+/* Whether @kvm is an SEV-ES or SNP VM, whose vCPUs' GHCB MSR KVM intercepts. */
 bool snp_vm(struct kvm *kvm)
 {
-	return snp_of(kvm);
+	return sev_es_of(kvm);
 }
 
 static u64 *snp_ghcb_msr(struct kvm_snp *snp, struct kvm_vcpu *vcpu)
@@ -584,17 +1051,17 @@ static u64 *snp_ghcb_msr(struct kvm_snp *snp, struct kvm_vcpu *vcpu)
 }
 
 /**
- * snp_ghcb_msr_access - MSR_AMD64_SEV_ES_GHCB of an SNP VM's vCPU
+ * snp_ghcb_msr_access - MSR_AMD64_SEV_ES_GHCB of an SEV-ES or SNP VM's vCPU
  * @vcpu: the vCPU
  * @data: the value to write, or where to read it to
  * @write: a WRMSR
  *
- * Return: 0, or -ENOENT if @vcpu is not an SNP guest's (the MSR is not
- * there).
+ * Return: 0, or -ENOENT if @vcpu is not an SEV-ES or SNP guest's (the MSR
+ * is not there).
  */
 int snp_ghcb_msr_access(struct kvm_vcpu *vcpu, u64 *data, bool write)
 {
-	struct kvm_snp *snp = snp_of(vcpu->kvm);
+	struct kvm_snp *snp = sev_es_of(vcpu->kvm);
 
 	if (!snp)
 		return -ENOENT;
@@ -606,25 +1073,28 @@ int snp_ghcb_msr_access(struct kvm_vcpu *vcpu, u64 *data, bool write)
 }
 
 /**
- * snp_sev_status - MSR_AMD64_SEV (SEV_STATUS) of an SNP VM's vCPU
+ * snp_sev_status - MSR_AMD64_SEV (SEV_STATUS) of an SEV, SEV-ES or SNP guest
  * @vcpu: the vCPU
  * @data: where to read it to
  *
- * What an SNP guest reads to learn that it is one: SEV, SEV-ES and SNP
- * active, once KVM_SEV_INIT2 made the VM an SNP guest.  Read-only, as on
- * the hardware: a write is not taken here, so it gets #GP.
+ * What a guest reads to learn what it is, once KVM_SEV_INIT2 made the VM
+ * one: SEV active; SEV-ES too for type 3; SNP too for type 4.  Read-only,
+ * as on the hardware: a write is not taken here, so it gets #GP.
  *
- * Return: 0, or -ENOENT if @vcpu's VM is not an SNP guest (yet).
+ * Return: 0, or -ENOENT if @vcpu's VM is none of them (yet).
  */
 int snp_sev_status(struct kvm_vcpu *vcpu, u64 *data)
 {
-	struct kvm_snp *snp = snp_of(vcpu->kvm);
+	struct kvm_snp *sev = sev_of(vcpu->kvm);
 
 	/* Pairs with INIT2's release. */
-	if (!snp || !smp_load_acquire(&snp->active))
+	if (!sev || !smp_load_acquire(&sev->active))
 		return -ENOENT;
-	*data = MSR_AMD64_SEV_ENABLED | MSR_AMD64_SEV_ES_ENABLED |
-		MSR_AMD64_SEV_SNP_ENABLED;
+	*data = MSR_AMD64_SEV_ENABLED;
+	if (sev_es_of(vcpu->kvm))
+		*data |= MSR_AMD64_SEV_ES_ENABLED;
+	if (snp_of(vcpu->kvm))
+		*data |= MSR_AMD64_SEV_SNP_ENABLED;
 	return 0;
 }
 
@@ -663,8 +1133,9 @@ int snp_dev_get_attr(u32 group, u64 attr, u64 *val)
  * model reports none of them: report what the model runs.  The C-bit is
  * where AMD's EPYC parts put it; no physical address bits are reduced
  * (EBX[11:6] stays 0, as upstream reports the reduced MAXPHYADDR in
- * 0x80000008 instead).  Every model ASID is an SEV-ES/SNP one, so none is
- * left for SEV-only guests (minimum SEV ASID past the last).
+ * 0x80000008 instead).  The model's ASIDs below SEV_MODEL_MIN_SEV_ASID
+ * are SEV-ES/SNP ones, the others up to SEV_MODEL_MAX_ASID for SEV-only
+ * guests (EDX: the first of those, ECX: the last ASID).
  */
 void __init snp_set_cpu_caps(void)
 {
@@ -674,8 +1145,8 @@ void __init snp_set_cpu_caps(void)
 	kvm_cpu_cap_set(X86_FEATURE_SEV_ES);
 	kvm_cpu_cap_set(X86_FEATURE_SEV_SNP);
 	kvm_caps.sev_cbit = SNP_CBIT;
-	kvm_caps.sev_nr_asids = SNP_MODEL_MAX_ASID;
-	kvm_caps.sev_min_asid = SNP_MODEL_MAX_ASID + 1;
+	kvm_caps.sev_nr_asids = SEV_MODEL_MAX_ASID;
+	kvm_caps.sev_min_asid = SEV_MODEL_MIN_SEV_ASID;
 }
 
 static void snp_skip_insn(struct kvm_vcpu *vcpu)
@@ -695,9 +1166,9 @@ static int snp_complete_psc_msr(struct kvm_vcpu *vcpu)
 
 /*
  * VMGEXIT with the GHCB MSR protocol: SEV information, a page-state
- * change (to user space as KVM_HC_MAP_GPA_RANGE, as upstream) and
- * termination (KVM_EXIT_SYSTEM_EVENT).  Other requests leave the MSR as it
- * is, as upstream.
+ * change (SNP only; to user space as KVM_HC_MAP_GPA_RANGE, as upstream)
+ * and termination (KVM_EXIT_SYSTEM_EVENT), for SEV-ES and SNP guests.
+ * Other requests leave the MSR as it is, as upstream.
  */
 static int snp_vmgexit(struct kvm_vcpu *vcpu, struct kvm_snp *snp)
 {
@@ -712,6 +1183,9 @@ static int snp_vmgexit(struct kvm_vcpu *vcpu, struct kvm_snp *snp)
 					 SNP_CBIT);
 		return 1;
 	case GHCB_MSR_PSC_REQ:
+		/* SEV-ES guests have no private pages to convert. */
+		if (!snp_of(vcpu->kvm))
+			return 1;
 		gpa = val & SNP_PSC_MSR_GFN;
 		op = FIELD_GET(SNP_PSC_MSR_OP, val);
 		if (op != SNP_PAGE_STATE_PRIVATE && op != SNP_PAGE_STATE_SHARED) {
@@ -892,17 +1366,19 @@ static int snp_page_insn(struct kvm_vcpu *vcpu, struct kvm_snp *snp, bool pvalid
 }
 
 /**
- * snp_handle_insn - a #UD or VMMCALL exit of an SNP guest
+ * snp_handle_insn - a #UD or VMMCALL exit of an SEV-ES or SNP guest
  * @vcpu: the vCPU
  * @vmmcall: the exit was VMMCALL's, which only VMGEXIT is
  *
+ * VMGEXIT for both; PVALIDATE and RMPADJUST for SNP guests only.
+ *
  * Return: what an exit handler returns (1: back to the guest, 0: to user
- * space, < 0: error), or -ENOENT when the instruction is none of the SNP
- * guest's, or the VM is not SNP: KVM's usual handling follows.
+ * space, < 0: error), or -ENOENT when the instruction is none of the
+ * guest's, or the VM is neither: KVM's usual handling follows.
  */
 int snp_handle_insn(struct kvm_vcpu *vcpu, bool vmmcall)
 {
-	struct kvm_snp *snp = snp_of(vcpu->kvm);
+	struct kvm_snp *snp = sev_es_of(vcpu->kvm);
 	struct x86_exception e;
 	u8 insn[SNP_INSN_LEN];
 
@@ -912,7 +1388,7 @@ int snp_handle_insn(struct kvm_vcpu *vcpu, bool vmmcall)
 		return -ENOENT;
 	if (!memcmp(insn, snp_insn_vmgexit, sizeof(insn)))
 		return snp_vmgexit(vcpu, snp);
-	if (vmmcall)
+	if (vmmcall || !snp_of(vcpu->kvm))
 		return -ENOENT;
 	if (!memcmp(insn, snp_insn_pvalidate, sizeof(insn)))
 		return snp_page_insn(vcpu, snp, true);
@@ -1037,6 +1513,10 @@ static int snp_vm_init(struct kvm *kvm)
 	}
 	snp->kvm = kvm;
 	kvm->arch.private_state = snp;
+	INIT_LIST_HEAD(&snp->link);
+	/* The audit and the attack knob are about SNP guests only. */
+	if (kvm->arch.private_backend != &snp_backend)
+		return 0;
 	mutex_lock(&snp_vms_lock);
 	list_add_tail(&snp->link, &snp_vms);
 	mutex_unlock(&snp_vms_lock);
@@ -1059,6 +1539,8 @@ static void snp_vm_destroy(struct kvm *kvm)
 	WARN_ON_ONCE(atomic_long_read(&snp->nr_private));
 	if (snp->gctx)
 		snp_decommission(snp);
+	if (snp->handle)
+		sev_decommission(snp->handle);
 	if (snp->active)
 		snp_asid_free(snp->asid);
 	kvm->arch.private_state = NULL;
@@ -1272,6 +1754,62 @@ static const struct kvm_private_backend snp_backend = {
 	.mem_enc_ioctl	= snp_mem_enc_ioctl,
 };
 
+static bool sev_available(void)
+{
+	return sev_ready && snp_available();
+}
+
+/*
+ * Plain SEV and SEV-ES VMs: their memory is encrypted in place, none of it
+ * is private in guest_memfd's sense (no_private_mem), as upstream.
+ */
+static const struct kvm_private_backend sev_backend = {
+	.name		= "sev",
+	.vm_type	= KVM_X86_SEV_VM,
+	.no_private_mem	= true,
+	.available	= sev_available,
+	.vm_init	= snp_vm_init,
+	.vm_destroy	= snp_vm_destroy,
+	.mem_enc_ioctl	= sev_legacy_mem_enc_ioctl,
+};
+
+static const struct kvm_private_backend sev_es_backend = {
+	.name		= "sev-es",
+	.vm_type	= KVM_X86_SEV_ES_VM,
+	.no_private_mem	= true,
+	.available	= sev_available,
+	.vm_init	= snp_vm_init,
+	.vm_destroy	= snp_vm_destroy,
+	.state_protected = sev_state_protected,
+	.mem_enc_ioctl	= sev_legacy_mem_enc_ioctl,
+};
+
+/*
+ * SEV INIT the platform too, and offer VM types 2 and 3, which upstream's
+ * clients try before SNP.
+ */
+static void __init sev_backend_setup(void)
+{
+	int r, fw_err;
+
+	r = snp_model_fw_cmd(snp_model(), SEV_CMD_INIT, NULL, &fw_err);
+	if (r && !(r == -EIO && fw_err == SNP_FW_INVALID_PLATFORM_STATE)) {
+		pr_warn("SEV INIT of the model failed: %d (%#x)\n", r, fw_err);
+		return;
+	}
+	sev_ready = true;
+	r = kvm_private_backend_register(&sev_backend);
+	if (!r) {
+		r = kvm_private_backend_register(&sev_es_backend);
+		if (r)
+			kvm_private_backend_unregister(&sev_backend);
+	}
+	if (r) {
+		sev_ready = false;
+		pr_warn("cannot register the SEV backends: %d\n", r);
+	}
+}
+
 /*
  * From kvm-amd's hardware setup: SNP_INIT the platform, as the PSP driver
  * does on an SNP host, and offer VM type 4.  A platform initialised
@@ -1296,6 +1834,7 @@ void __init snp_backend_setup(void)
 		return;
 	}
 	snp_debugfs_init();
+	sev_backend_setup();
 	pr_info("SEV-SNP guests on the firmware MODEL (tests only)\n");
 }
 
@@ -1304,6 +1843,11 @@ void snp_backend_unsetup(void)
 	if (!snp_ready)
 		return;
 	debugfs_remove_recursive(snp_debugfs_dir);
+	if (sev_ready) {
+		kvm_private_backend_unregister(&sev_es_backend);
+		kvm_private_backend_unregister(&sev_backend);
+		sev_ready = false;
+	}
 	kvm_private_backend_unregister(&snp_backend);
 	snp_ready = false;
 }

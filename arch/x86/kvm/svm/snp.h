@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * SEV-SNP guests on the SNP firmware model (snp.c): kvm-amd offers VM type
- * 4 from its hardware setup while the model is built in, and hands an SNP
- * guest's #UD and VMMCALL exits and its GHCB MSR to it.
+ * 4 (and the plain SEV and SEV-ES types 2 and 3) from its hardware setup
+ * while the model is built in, and hands an SNP or SEV-ES guest's #UD and
+ * VMMCALL exits and its GHCB MSR to it.
  */
 #ifndef ARCH_X86_KVM_SVM_SNP_H
 #define ARCH_X86_KVM_SVM_SNP_H
@@ -22,6 +23,7 @@ bool snp_vm(struct kvm *kvm);
 int snp_handle_npf(struct kvm_vcpu *vcpu, gpa_t gpa, int r);
 int snp_sev_status(struct kvm_vcpu *vcpu, u64 *data);
 int snp_dev_get_attr(u32 group, u64 attr, u64 *val);
+int sev_other_vm_mem_enc_ioctl(struct kvm *kvm, void __user *argp);
 #else
 static inline void snp_backend_setup(void)
 {
@@ -63,6 +65,11 @@ static inline int snp_sev_status(struct kvm_vcpu *vcpu, u64 *data)
 static inline int snp_dev_get_attr(u32 group, u64 attr, u64 *val)
 {
 	return -ENXIO;
+}
+
+static inline int sev_other_vm_mem_enc_ioctl(struct kvm *kvm, void __user *argp)
+{
+	return -ENOENT;
 }
 #endif
 

@@ -2,8 +2,10 @@
 /*
  * SEV-SNP firmware model: the Reverse Map Table (RMP), RMPUPDATE and PSMASH,
  * the RMP checks of host writes, nested page table entries and guest
- * accesses, the guest instructions PVALIDATE and RMPADJUST, and the SNP
- * firmware commands a hypervisor needs to launch and tear down a guest.
+ * accesses, the guest instructions PVALIDATE and RMPADJUST, the SNP
+ * firmware commands a hypervisor needs to launch and tear down a guest,
+ * and the older SEV firmware commands that launch plain SEV and SEV-ES
+ * guests.
  *
  * Test kernels only.  This code is not AMD firmware and enforces nothing by
  * itself: it answers the calls the way the CPU and the AMD-SP do (entry
@@ -44,7 +46,9 @@
 #include <linux/xarray.h>
 #include <asm/unaligned.h>
 #include <crypto/hash.h>
+#include <linux/highmem.h>
 #include <linux/privmem.h>
+#include <linux/random.h>
 #include <asm/snp_model.h>
 #include <asm/trap_pf.h>
 
@@ -110,7 +114,14 @@ struct snp_model {
 	struct xarray guests;		/* gctx pfn -> struct snp_model_guest */
 	struct snp_model_guest *asid_owner[SNP_MODEL_MAX_ASID + 1];
 	/* Decommissioned since the last DF_FLUSH: not reusable yet. */
-	DECLARE_BITMAP(asid_dirty, SNP_MODEL_MAX_ASID + 1);
+	DECLARE_BITMAP(asid_dirty, SEV_MODEL_MAX_ASID + 1);
+
+	/* Plain SEV and SEV-ES guests (SEV firmware ABI). */
+	bool sev_initialized;		/* SEV INIT done */
+	struct crypto_shash *sha256;
+	struct crypto_shash *hmac_sha256;
+	struct xarray sev_guests;	/* handle -> struct sev_model_guest */
+	u32 sev_asid_owner[SEV_MODEL_MAX_ASID + 1];	/* handles */
 };
 
 static struct snp_model *global_model;
@@ -821,7 +832,7 @@ static int fw_df_flush(struct snp_model *m)
 {
 	lockdep_assert_held(&m->fw_lock);
 	/* The caller's WBINVD on every CPU is not checked. */
-	bitmap_zero(m->asid_dirty, SNP_MODEL_MAX_ASID + 1);
+	bitmap_zero(m->asid_dirty, SEV_MODEL_MAX_ASID + 1);
 	return 0;
 }
 
@@ -869,7 +880,7 @@ static int fw_activate(struct snp_model *m, struct snp_fw_activate *d)
 		return SNP_FW_INVALID_ASID;
 	if (g->asid)
 		return SNP_FW_INVALID_GUEST_STATE;
-	if (m->asid_owner[d->asid])
+	if (m->asid_owner[d->asid] || m->sev_asid_owner[d->asid])
 		return SNP_FW_ASID_OWNED;
 	if (test_bit(d->asid, m->asid_dirty))
 		return SNP_FW_DFFLUSH_REQUIRED;
@@ -1085,16 +1096,429 @@ out:
 	return ret;
 }
 
+/* ---- SEV and SEV-ES guests (the SEV firmware ABI) ----------------------- */
+
+/*
+ * A plain SEV or SEV-ES guest: a handle instead of a context page, the
+ * states UNINIT -> LUPDATE -> LSECRET -> RUNNING, the launch digest (LD,
+ * SHA-256 over every byte LAUNCH_UPDATE_DATA and LAUNCH_UPDATE_VMSA
+ * measured, in order), and the transport integrity key (TIK) that
+ * LAUNCH_MEASURE's HMAC uses.  Without a DH exchange (the model has none)
+ * the firmware makes up the TIK itself.
+ */
+struct sev_model_guest {
+	u32 handle;
+	u8 state;
+	u32 policy;
+	u32 asid;			/* 0 unless ACTIVATEd */
+	u8 tik[SEV_TIK_SIZE];
+	u8 ld[SEV_LD_SIZE];		/* final at LAUNCH_MEASURE */
+	struct shash_desc *ld_desc;	/* the digest being built, in LUPDATE */
+};
+
+static struct sev_model_guest *sev_guest(struct snp_model *m, u32 handle)
+{
+	lockdep_assert_held(&m->fw_lock);
+	return handle ? xa_load(&m->sev_guests, handle) : NULL;
+}
+
+static void sev_guest_free(struct sev_model_guest *g)
+{
+	kfree_sensitive(g->ld_desc);
+	kfree_sensitive(g);
+}
+
+static int sev_fw_init(struct snp_model *m)
+{
+	struct crypto_shash *tfm;
+
+	lockdep_assert_held(&m->fw_lock);
+	if (m->sev_initialized)
+		return SNP_FW_INVALID_PLATFORM_STATE;
+	if (!m->sha256) {
+		tfm = crypto_alloc_shash("sha256", 0, 0);
+		if (IS_ERR(tfm))
+			return PTR_ERR(tfm);
+		m->sha256 = tfm;
+	}
+	if (!m->hmac_sha256) {
+		tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);
+		if (IS_ERR(tfm))
+			return PTR_ERR(tfm);
+		m->hmac_sha256 = tfm;
+	}
+	m->sev_initialized = true;
+	return 0;
+}
+
+/*
+ * A new guest in LUPDATE.  The policy's API version must not be newer
+ * than the firmware's, and its reserved bits must be clear.  Key sharing
+ * with another guest (a non-zero handle) and the DH exchange (certificate
+ * and session blobs) are not modelled.
+ */
+static int sev_fw_launch_start(struct snp_model *m, struct sev_fw_launch_start *d)
+{
+	u32 major = FIELD_GET(SEV_POLICY_API_MAJOR, d->policy);
+	u32 minor = FIELD_GET(SEV_POLICY_API_MINOR, d->policy);
+	struct sev_model_guest *g;
+	u32 handle;
+	int err;
+
+	lockdep_assert_held(&m->fw_lock);
+	if (d->rsvd)
+		return SNP_FW_INVALID_PARAM;
+	if (d->handle)
+		return sev_guest(m, d->handle) ? SNP_FW_UNSUPPORTED : SNP_FW_INVALID_GUEST;
+	if (d->dh_cert_address || d->dh_cert_len || d->session_address || d->session_len)
+		return SNP_FW_UNSUPPORTED;
+	if ((d->policy & SEV_POLICY_RSVD) ||
+	    major > SEV_MODEL_API_MAJOR ||
+	    (major == SEV_MODEL_API_MAJOR && minor > SEV_MODEL_API_MINOR))
+		return SNP_FW_POLICY_FAILURE;
+
+	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
+	if (!g)
+		return -ENOMEM;
+	g->ld_desc = kzalloc(sizeof(*g->ld_desc) + crypto_shash_descsize(m->sha256),
+			     GFP_KERNEL_ACCOUNT);
+	if (!g->ld_desc) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	g->ld_desc->tfm = m->sha256;
+	err = crypto_shash_init(g->ld_desc);
+	if (err)
+		goto err_free;
+	get_random_bytes(g->tik, sizeof(g->tik));
+	g->policy = d->policy;
+	g->state = SEV_GSTATE_LUPDATE;
+	err = xa_alloc(&m->sev_guests, &handle, g, xa_limit_32b, GFP_KERNEL_ACCOUNT);
+	if (err)
+		goto err_free;
+	g->handle = handle;
+	d->handle = handle;
+	return 0;
+
+err_free:
+	sev_guest_free(g);
+	return err;
+}
+
+/*
+ * The ASID must be free (no SNP or SEV guest on it, flushed since its last
+ * owner) and of the guest's kind: SEV-ES guests run only on the ASIDs
+ * below the first SEV-only one, plain SEV guests only on those.
+ */
+static int sev_fw_activate(struct snp_model *m, struct sev_fw_activate *d)
+{
+	struct sev_model_guest *g = sev_guest(m, d->handle);
+	bool es_asid = d->asid < SEV_MODEL_MIN_SEV_ASID;
+
+	if (!g)
+		return SNP_FW_INVALID_GUEST;
+	if (!d->asid || d->asid > SEV_MODEL_MAX_ASID ||
+	    es_asid != !!(g->policy & SEV_POLICY_ES))
+		return SNP_FW_INVALID_ASID;
+	if (g->asid)
+		return SNP_FW_INVALID_GUEST_STATE;
+	if (m->sev_asid_owner[d->asid] ||
+	    (d->asid <= SNP_MODEL_MAX_ASID && m->asid_owner[d->asid]))
+		return SNP_FW_ASID_OWNED;
+	if (test_bit(d->asid, m->asid_dirty))
+		return SNP_FW_DFFLUSH_REQUIRED;
+	g->asid = d->asid;
+	m->sev_asid_owner[d->asid] = g->handle;
+	return 0;
+}
+
+/* The ASID is given up; it is reusable after the next DF_FLUSH. */
+static int sev_fw_deactivate(struct snp_model *m, struct sev_fw_handle *d)
+{
+	struct sev_model_guest *g = sev_guest(m, d->handle);
+
+	if (!g)
+		return SNP_FW_INVALID_GUEST;
+	if (!g->asid)
+		return SNP_FW_INACTIVE;
+	m->sev_asid_owner[g->asid] = 0;
+	set_bit(g->asid, m->asid_dirty);
+	g->asid = 0;
+	return 0;
+}
+
+static int sev_fw_decommission(struct snp_model *m, struct sev_fw_handle *d)
+{
+	struct sev_model_guest *g = sev_guest(m, d->handle);
+
+	if (!g)
+		return SNP_FW_INVALID_GUEST;
+	if (g->asid)
+		return SEV_FW_ACTIVE;
+	xa_erase(&m->sev_guests, g->handle);
+	sev_guest_free(g);
+	return 0;
+}
+
+static int sev_fw_guest_status(struct snp_model *m, struct sev_fw_guest_status *d)
+{
+	struct sev_model_guest *g = sev_guest(m, d->handle);
+
+	if (!g)
+		return SNP_FW_INVALID_GUEST;
+	d->policy = g->policy;
+	d->asid = g->asid;
+	d->state = g->state;
+	return 0;
+}
+
+/*
+ * Hash [@paddr, @paddr + @len) of host RAM into the launch digest, page by
+ * page.  The firmware writes the data back encrypted with the guest's key;
+ * the model encrypts nothing, so the memory keeps the plaintext.  A page
+ * assigned in the RMP is not the host's to hand in.
+ */
+static int sev_measure_phys(struct snp_model *m, struct sev_model_guest *g, u64 paddr,
+			    u32 len)
+{
+	u64 pfn, end = paddr + len;
+	struct snp_rmp_state st;
+	int err = 0;
+
+	for (pfn = PHYS_PFN(paddr); PFN_PHYS(pfn) < end; pfn++) {
+		if (!pfn_valid(pfn))
+			return SNP_FW_INVALID_ADDRESS;
+		snp_model_rmpread(m, pfn, &st);
+		if (st.assigned)
+			return SNP_FW_INVALID_PAGE_STATE;
+	}
+	while (paddr < end && !err) {
+		u32 off = offset_in_page(paddr);
+		u32 n = min_t(u64, PAGE_SIZE - off, end - paddr);
+		void *va = kmap_local_page(pfn_to_page(PHYS_PFN(paddr)));
+
+		err = crypto_shash_update(g->ld_desc, va + off, n);
+		kunmap_local(va);
+		paddr += n;
+	}
+	return err;
+}
+
+/*
+ * LAUNCH_UPDATE_DATA: 16-byte aligned address and length, in LUPDATE, of
+ * an activated guest.  LAUNCH_UPDATE_VMSA: one 4 KiB page, of an SEV-ES
+ * guest only.
+ */
+static int sev_fw_launch_update(struct snp_model *m, struct sev_fw_launch_data *d, bool vmsa)
+{
+	struct sev_model_guest *g = sev_guest(m, d->handle);
+
+	if (!g)
+		return SNP_FW_INVALID_GUEST;
+	if (g->state != SEV_GSTATE_LUPDATE)
+		return SNP_FW_INVALID_GUEST_STATE;
+	if (!g->asid)
+		return SNP_FW_INACTIVE;
+	if (vmsa && !(g->policy & SEV_POLICY_ES))
+		return SNP_FW_POLICY_FAILURE;
+	if (d->rsvd)
+		return SNP_FW_INVALID_PARAM;
+	if (!IS_ALIGNED(d->address, vmsa ? PAGE_SIZE : 16))
+		return SNP_FW_INVALID_ADDRESS;
+	if (vmsa ? d->len != PAGE_SIZE : !d->len || !IS_ALIGNED(d->len, 16))
+		return SEV_FW_INVALID_LEN;
+	return sev_measure_phys(m, g, d->address, d->len);
+}
+
+/* Whether [@paddr, @paddr + @len) is RAM the firmware can write. */
+static bool sev_phys_ok(u64 paddr, u32 len)
+{
+	u64 pfn;
+
+	for (pfn = PHYS_PFN(paddr); PFN_PHYS(pfn) < paddr + len; pfn++)
+		if (!pfn_valid(pfn))
+			return false;
+	return true;
+}
+
+/* Copy @len bytes to host RAM at @paddr (checked), as the firmware writes its output. */
+static void sev_write_phys(u64 paddr, const void *buf, u32 len)
+{
+	u64 end = paddr + len;
+
+	while (paddr < end) {
+		u32 off = offset_in_page(paddr);
+		u32 n = min_t(u64, PAGE_SIZE - off, end - paddr);
+		void *va;
+
+		va = kmap_local_page(pfn_to_page(PHYS_PFN(paddr)));
+		memcpy(va + off, buf, n);
+		kunmap_local(va);
+		paddr += n;
+		buf += n;
+	}
+}
+
+/*
+ * LAUNCH_MEASURE ends the launch digest and reports
+ *   MEASURE = HMAC-SHA256(TIK; 0x04 || API_MAJOR || API_MINOR || BUILD ||
+ *                              POLICY (4 bytes, LE) || LD || MNONCE)
+ * followed by MNONCE, a fresh 16-byte nonce: what a guest owner who holds
+ * the TIK checks.  A buffer shorter than that gets INVALID_LEN and the
+ * length it needs, with the guest unchanged.  LUPDATE -> LSECRET.
+ */
+static int sev_fw_launch_measure(struct snp_model *m, struct sev_fw_launch_data *d)
+{
+	struct sev_model_guest *g = sev_guest(m, d->handle);
+	u8 out[SEV_MEASURE_BLOB_SIZE], hdr[4 + 4];
+	SHASH_DESC_ON_STACK(desc, m->hmac_sha256);
+	int err;
+
+	if (!g)
+		return SNP_FW_INVALID_GUEST;
+	if (g->state != SEV_GSTATE_LUPDATE)
+		return SNP_FW_INVALID_GUEST_STATE;
+	if (d->rsvd)
+		return SNP_FW_INVALID_PARAM;
+	if (d->len < SEV_MEASURE_BLOB_SIZE) {
+		d->len = SEV_MEASURE_BLOB_SIZE;
+		return SEV_FW_INVALID_LEN;
+	}
+	d->len = SEV_MEASURE_BLOB_SIZE;
+	if (!sev_phys_ok(d->address, SEV_MEASURE_BLOB_SIZE))
+		return SNP_FW_INVALID_ADDRESS;
+
+	err = crypto_shash_final(g->ld_desc, g->ld);
+	if (err)
+		return err;
+	get_random_bytes(out + SEV_MEASURE_SIZE, SEV_MNONCE_SIZE);
+	hdr[0] = 0x04;
+	hdr[1] = SEV_MODEL_API_MAJOR;
+	hdr[2] = SEV_MODEL_API_MINOR;
+	hdr[3] = SEV_MODEL_BUILD;
+	put_unaligned_le32(g->policy, hdr + 4);
+
+	desc->tfm = m->hmac_sha256;
+	err = crypto_shash_setkey(m->hmac_sha256, g->tik, sizeof(g->tik)) ?:
+	      crypto_shash_init(desc) ?:
+	      crypto_shash_update(desc, hdr, sizeof(hdr)) ?:
+	      crypto_shash_update(desc, g->ld, sizeof(g->ld)) ?:
+	      crypto_shash_finup(desc, out + SEV_MEASURE_SIZE, SEV_MNONCE_SIZE, out);
+	shash_desc_zero(desc);
+	if (err)
+		return err;
+	sev_write_phys(d->address, out, sizeof(out));
+	g->state = SEV_GSTATE_LSECRET;
+	return 0;
+}
+
+/* From LUPDATE (no secret injected) or LSECRET to RUNNING. */
+static int sev_fw_launch_finish(struct snp_model *m, struct sev_fw_handle *d)
+{
+	struct sev_model_guest *g = sev_guest(m, d->handle);
+
+	if (!g)
+		return SNP_FW_INVALID_GUEST;
+	if (g->state != SEV_GSTATE_LUPDATE && g->state != SEV_GSTATE_LSECRET)
+		return SNP_FW_INVALID_GUEST_STATE;
+	g->state = SEV_GSTATE_RUNNING;
+	return 0;
+}
+
+/* The SEV commands, under fw_lock; INVALID_PLATFORM_STATE before SEV INIT. */
+static int sev_fw_cmd(struct snp_model *m, int cmd, void *data)
+{
+	lockdep_assert_held(&m->fw_lock);
+	if (cmd == SEV_CMD_INIT)
+		return sev_fw_init(m);
+	if (!m->sev_initialized)
+		return SNP_FW_INVALID_PLATFORM_STATE;
+	switch (cmd) {
+	case SEV_CMD_LAUNCH_START:
+		return sev_fw_launch_start(m, data);
+	case SEV_CMD_ACTIVATE:
+		return sev_fw_activate(m, data);
+	case SEV_CMD_DEACTIVATE:
+		return sev_fw_deactivate(m, data);
+	case SEV_CMD_DECOMMISSION:
+		return sev_fw_decommission(m, data);
+	case SEV_CMD_GUEST_STATUS:
+		return sev_fw_guest_status(m, data);
+	case SEV_CMD_LAUNCH_UPDATE_DATA:
+		return sev_fw_launch_update(m, data, false);
+	case SEV_CMD_LAUNCH_UPDATE_VMSA:
+		return sev_fw_launch_update(m, data, true);
+	case SEV_CMD_LAUNCH_MEASURE:
+		return sev_fw_launch_measure(m, data);
+	case SEV_CMD_LAUNCH_FINISH:
+		return sev_fw_launch_finish(m, data);
+	default:
+		return SNP_FW_INVALID_COMMAND;
+	}
+}
+
+/* The SEV commands the model implements; others are the SNP dispatcher's. */
+static bool sev_fw_cmd_id(int cmd)
+{
+	switch (cmd) {
+	case SEV_CMD_INIT:
+	case SEV_CMD_DECOMMISSION:
+	case SEV_CMD_ACTIVATE:
+	case SEV_CMD_DEACTIVATE:
+	case SEV_CMD_GUEST_STATUS:
+	case SEV_CMD_LAUNCH_START:
+	case SEV_CMD_LAUNCH_UPDATE_DATA:
+	case SEV_CMD_LAUNCH_UPDATE_VMSA:
+	case SEV_CMD_LAUNCH_MEASURE:
+	case SEV_CMD_LAUNCH_FINISH:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/**
+ * sev_model_guest_keys - an SEV guest's TIK and launch digest
+ * @m: the model
+ * @handle: the guest's handle
+ * @tik: SEV_TIK_SIZE bytes
+ * @ld: SEV_LD_SIZE bytes, final once LAUNCH_MEASURE has run (else zeroes)
+ *
+ * What a guest owner would hold (the TIK, from its DH exchange) and what
+ * it computes itself (the LD), for tests of LAUNCH_MEASURE.
+ *
+ * Return: 0, or -ENOENT if there is no such guest.
+ */
+int sev_model_guest_keys(struct snp_model *m, u32 handle, u8 *tik, u8 *ld)
+{
+	struct sev_model_guest *g;
+	int ret = -ENOENT;
+
+	if (!m)
+		return -ENODEV;
+	mutex_lock(&m->fw_lock);
+	g = sev_guest(m, handle);
+	if (g) {
+		memcpy(tik, g->tik, SEV_TIK_SIZE);
+		memcpy(ld, g->ld, SEV_LD_SIZE);
+		ret = 0;
+	}
+	mutex_unlock(&m->fw_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(sev_model_guest_keys);
+
 /**
  * snp_model_fw_cmd - issue an SNP firmware command to the model
  * @m: the model
- * @cmd: SNP_CMD_*
- * @data: the command buffer (struct snp_fw_*), NULL for INIT and DF_FLUSH
+ * @cmd: SNP_CMD_*, or SEV_CMD_* for plain SEV and SEV-ES guests
+ * @data: the command buffer (struct snp_fw_*, sev_fw_*), NULL for the INITs
+ *	and DF_FLUSH
  * @fw_err: the firmware status, SNP_FW_SUCCESS or an error
  *
  * Commands run one at a time.  Every command but SNP_INIT needs the platform
- * initialised (else INVALID_PLATFORM_STATE); unknown commands are
- * INVALID_COMMAND.
+ * initialised (else INVALID_PLATFORM_STATE), the SEV commands by SEV INIT;
+ * unknown commands are INVALID_COMMAND.
  *
  * Return: 0, -EIO with *@fw_err set when the firmware refused the command, or
  * another negative errno when the model could not run it.
@@ -1106,10 +1530,14 @@ int snp_model_fw_cmd(struct snp_model *m, int cmd, void *data, int *fw_err)
 	if (!m || !fw_err)
 		return -EINVAL;
 	*fw_err = SNP_FW_SUCCESS;
-	if (!data && cmd != SNP_CMD_INIT && cmd != SNP_CMD_DF_FLUSH)
+	if (!data && cmd != SNP_CMD_INIT && cmd != SNP_CMD_DF_FLUSH && cmd != SEV_CMD_INIT)
 		return -EINVAL;
 
 	mutex_lock(&m->fw_lock);
+	if (sev_fw_cmd_id(cmd)) {
+		ret = sev_fw_cmd(m, cmd, data);
+		goto out;
+	}
 	if (cmd != SNP_CMD_INIT && !m->initialized) {
 		ret = SNP_FW_INVALID_PLATFORM_STATE;
 		goto out;
@@ -1215,6 +1643,7 @@ struct snp_model *snp_model_create(unsigned long start_pfn, unsigned long nr_pfn
 	spin_lock_init(&m->rmp_lock);
 	mutex_init(&m->fw_lock);
 	xa_init(&m->guests);
+	xa_init_flags(&m->sev_guests, XA_FLAGS_ALLOC1);
 	return m;
 }
 EXPORT_SYMBOL_GPL(snp_model_create);
@@ -1225,6 +1654,7 @@ EXPORT_SYMBOL_GPL(snp_model_create);
  */
 void snp_model_destroy(struct snp_model *m)
 {
+	struct sev_model_guest *sg;
 	struct snp_model_guest *g;
 	unsigned long idx;
 
@@ -1235,6 +1665,11 @@ void snp_model_destroy(struct snp_model *m)
 	xa_for_each(&m->guests, idx, g)
 		kfree(g);
 	xa_destroy(&m->guests);
+	xa_for_each(&m->sev_guests, idx, sg)
+		sev_guest_free(sg);
+	xa_destroy(&m->sev_guests);
+	crypto_free_shash(m->hmac_sha256);
+	crypto_free_shash(m->sha256);
 	crypto_free_shash(m->sha384);
 	vfree(m->table);
 	kfree(m);
@@ -1292,6 +1727,29 @@ static int snp_model_guests_show(struct seq_file *sf, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(snp_model_guests);
+
+/*
+ * The SEV API version LAUNCH_MEASURE puts into its HMAC, then one line per
+ * plain SEV or SEV-ES guest: handle, state, policy, ASID and TIK, which a
+ * guest owner has from its DH exchange with real firmware (the model has
+ * none): tests need it to check LAUNCH_MEASURE.
+ */
+static int snp_model_sev_guests_show(struct seq_file *sf, void *unused)
+{
+	struct snp_model *m = sf->private;
+	struct sev_model_guest *g;
+	unsigned long idx;
+
+	seq_printf(sf, "api %u %u build %u\n", SEV_MODEL_API_MAJOR, SEV_MODEL_API_MINOR,
+		   SEV_MODEL_BUILD);
+	mutex_lock(&m->fw_lock);
+	xa_for_each(&m->sev_guests, idx, g)
+		seq_printf(sf, "handle %u state %u policy %x asid %u tik %*phN\n",
+			   g->handle, g->state, g->policy, g->asid, SEV_TIK_SIZE, g->tik);
+	mutex_unlock(&m->fw_lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(snp_model_sev_guests);
 
 struct snp_rmp_count {
 	unsigned long assigned;
@@ -1352,6 +1810,7 @@ static void __init snp_model_debugfs_init(struct snp_model *m)
 
 	debugfs_create_file("guests", 0400, dir, m, &snp_model_guests_fops);
 	debugfs_create_file("rmp", 0400, dir, m, &snp_model_rmp_fops);
+	debugfs_create_file("sev_guests", 0400, dir, m, &snp_model_sev_guests_fops);
 }
 
 static int __init snp_model_init(void)

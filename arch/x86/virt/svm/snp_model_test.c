@@ -7,12 +7,16 @@
  * pages (two 2 MiB ranges): pages 0-511 and 512-1023 of the block.
  */
 #include <kunit/test.h>
+#include <crypto/hash.h>
+#include <linux/bitfield.h>
 #include <linux/gfp.h>
+#include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
 #include <linux/string.h>
 #include <asm/snp_model.h>
 #include <asm/trap_pf.h>
+#include <asm/unaligned.h>
 
 #define TEST_ORDER	10		/* 4 MiB */
 #define TEST_PAGES	BIT(TEST_ORDER)
@@ -1114,6 +1118,293 @@ static void fw_decommission(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, make_shared(test, 600, false), SNP_RMP_SUCCESS);
 }
 
+/* ---- SEV and SEV-ES guests (the SEV firmware ABI) ------------------------ */
+
+#define SEV_ASID	SEV_MODEL_MIN_SEV_ASID	/* the first SEV-only ASID */
+#define SEV_ES_ASID	3
+
+/* SEV INIT, then LAUNCH_START with @policy: the new guest's handle. */
+static u32 sev_new_guest(struct kunit *test, u32 policy)
+{
+	struct sev_fw_launch_start s = { .policy = policy };
+
+	KUNIT_ASSERT_EQ(test, fw(test, SEV_CMD_INIT, NULL), 0);
+	KUNIT_ASSERT_EQ(test, fw(test, SEV_CMD_LAUNCH_START, &s), 0);
+	KUNIT_ASSERT_NE(test, s.handle, 0);
+	return s.handle;
+}
+
+/* Another guest, SEV INIT already done. */
+static u32 sev_new_guest_again(struct kunit *test, u32 policy)
+{
+	struct sev_fw_launch_start s = { .policy = policy };
+
+	KUNIT_ASSERT_EQ(test, fw(test, SEV_CMD_LAUNCH_START, &s), 0);
+	return s.handle;
+}
+
+/* ...and ACTIVATE on the first ASID of its kind: ready for LAUNCH_UPDATE. */
+static u32 sev_launching_guest(struct kunit *test, u32 policy)
+{
+	u32 handle = sev_new_guest(test, policy);
+	struct sev_fw_activate a = {
+		.handle = handle,
+		.asid = policy & SEV_POLICY_ES ? SEV_ES_ASID : SEV_ASID,
+	};
+
+	KUNIT_ASSERT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), 0);
+	return handle;
+}
+
+static int sev_update(struct kunit *test, u32 handle, u64 paddr, u32 len, bool vmsa)
+{
+	struct sev_fw_launch_data d = { .handle = handle, .address = paddr, .len = len };
+
+	return fw(test, vmsa ? SEV_CMD_LAUNCH_UPDATE_VMSA : SEV_CMD_LAUNCH_UPDATE_DATA, &d);
+}
+
+static int sev_measure(struct kunit *test, u32 handle, void *buf, u32 *len)
+{
+	struct sev_fw_launch_data d = {
+		.handle = handle, .address = virt_to_phys(buf), .len = *len,
+	};
+	int ret = fw(test, SEV_CMD_LAUNCH_MEASURE, &d);
+
+	*len = d.len;
+	return ret;
+}
+
+static u8 sev_state(struct kunit *test, u32 handle)
+{
+	struct sev_fw_guest_status st = { .handle = handle };
+
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_GUEST_STATUS, &st), 0);
+	return st.state;
+}
+
+/* Every SEV command needs SEV INIT first, and INIT only once. */
+static void sev_fw_needs_init(struct kunit *test)
+{
+	struct sev_fw_launch_start s = {};
+	struct sev_fw_guest_status st = { .handle = 1 };
+
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_LAUNCH_START, &s), SNP_FW_INVALID_PLATFORM_STATE);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_GUEST_STATUS, &st), SNP_FW_INVALID_PLATFORM_STATE);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_INIT, NULL), 0);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_INIT, NULL), SNP_FW_INVALID_PLATFORM_STATE);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_GUEST_STATUS, &st), SNP_FW_INVALID_GUEST);
+}
+
+/*
+ * UNINIT -> LUPDATE -> LSECRET -> RUNNING, GUEST_STATUS on the way, each
+ * command only in its state; DECOMMISSION only after DEACTIVATE.
+ */
+static void sev_fw_state_machine(struct kunit *test)
+{
+	u32 policy = SEV_POLICY_NODBG, handle = sev_launching_guest(test, policy);
+	struct sev_fw_guest_status st = { .handle = handle };
+	struct sev_fw_handle h = { .handle = handle };
+	u8 *blob = kunit_kzalloc(test, SEV_MEASURE_BLOB_SIZE, GFP_KERNEL);
+	u32 len = SEV_MEASURE_BLOB_SIZE;
+
+	KUNIT_ASSERT_NOT_NULL(test, blob);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_GUEST_STATUS, &st), 0);
+	KUNIT_EXPECT_EQ(test, st.state, SEV_GSTATE_LUPDATE);
+	KUNIT_EXPECT_EQ(test, st.policy, policy);
+	KUNIT_EXPECT_EQ(test, st.asid, SEV_ASID);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, PFN_PHYS(tpfn(test, 5)), PAGE_SIZE, false),
+			0);
+	KUNIT_EXPECT_EQ(test, sev_measure(test, handle, blob, &len), 0);
+	KUNIT_EXPECT_EQ(test, sev_state(test, handle), SEV_GSTATE_LSECRET);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, PFN_PHYS(tpfn(test, 5)), PAGE_SIZE, false),
+			SNP_FW_INVALID_GUEST_STATE);
+	KUNIT_EXPECT_EQ(test, sev_measure(test, handle, blob, &len), SNP_FW_INVALID_GUEST_STATE);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_LAUNCH_FINISH, &h), 0);
+	KUNIT_EXPECT_EQ(test, sev_state(test, handle), SEV_GSTATE_RUNNING);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_LAUNCH_FINISH, &h), SNP_FW_INVALID_GUEST_STATE);
+
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_DECOMMISSION, &h), SEV_FW_ACTIVE);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_DEACTIVATE, &h), 0);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_DEACTIVATE, &h), SNP_FW_INACTIVE);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_DECOMMISSION, &h), 0);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_GUEST_STATUS, &st), SNP_FW_INVALID_GUEST);
+}
+
+/* LAUNCH_FINISH straight from LUPDATE: no secret injected, still fine. */
+static void sev_fw_finish_from_lupdate(struct kunit *test)
+{
+	u32 handle = sev_launching_guest(test, 0);
+	struct sev_fw_handle h = { .handle = handle };
+
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_LAUNCH_FINISH, &h), 0);
+	KUNIT_EXPECT_EQ(test, sev_state(test, handle), SEV_GSTATE_RUNNING);
+}
+
+/* Policy: reserved bits 15:6 clear, API version not newer than the firmware's. */
+static void sev_fw_launch_start_policy(struct kunit *test)
+{
+	u32 api = FIELD_PREP(SEV_POLICY_API_MAJOR, SEV_MODEL_API_MAJOR) |
+		  FIELD_PREP(SEV_POLICY_API_MINOR, SEV_MODEL_API_MINOR);
+	struct sev_fw_launch_start s = {};
+
+	KUNIT_ASSERT_EQ(test, fw(test, SEV_CMD_INIT, NULL), 0);
+	s.policy = BIT(6);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_LAUNCH_START, &s), SNP_FW_POLICY_FAILURE);
+	s.policy = BIT(15);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_LAUNCH_START, &s), SNP_FW_POLICY_FAILURE);
+	s.policy = api + FIELD_PREP(SEV_POLICY_API_MINOR, 1);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_LAUNCH_START, &s), SNP_FW_POLICY_FAILURE);
+	s.policy = FIELD_PREP(SEV_POLICY_API_MAJOR, SEV_MODEL_API_MAJOR + 1);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_LAUNCH_START, &s), SNP_FW_POLICY_FAILURE);
+	s.policy = 0;
+	s.handle = 42;
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_LAUNCH_START, &s), SNP_FW_INVALID_GUEST);
+	s.handle = 0;
+	s.session_len = 16;
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_LAUNCH_START, &s), SNP_FW_UNSUPPORTED);
+	s.session_len = 0;
+	s.policy = api | SEV_POLICY_NODBG | SEV_POLICY_NOKS | SEV_POLICY_ES |
+		   SEV_POLICY_NOSEND | SEV_POLICY_DOMAIN | SEV_POLICY_SEV;
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_LAUNCH_START, &s), 0);
+	KUNIT_EXPECT_NE(test, s.handle, 0);
+}
+
+/*
+ * ACTIVATE: an ASID of the guest's kind (SEV-ES below the first SEV-only
+ * one), not owned by any guest, SNP ones included, and flushed since its
+ * last owner.
+ */
+static void sev_fw_activate_asids(struct kunit *test)
+{
+	u32 sev = sev_new_guest(test, 0), es = sev_new_guest_again(test, SEV_POLICY_ES);
+	struct sev_fw_activate a = { .handle = sev };
+	struct sev_fw_handle h = { .handle = sev };
+
+	a.asid = SEV_ES_ASID;
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), SNP_FW_INVALID_ASID);
+	a.asid = 0;
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), SNP_FW_INVALID_ASID);
+	a.asid = SEV_MODEL_MAX_ASID + 1;
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), SNP_FW_INVALID_ASID);
+	a.asid = SEV_MODEL_MAX_ASID;
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), 0);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), SNP_FW_INVALID_GUEST_STATE);
+
+	a.handle = es;
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), SNP_FW_INVALID_ASID);
+	/* An SNP guest holds ASID_A: no SEV-ES guest may have it. */
+	launching_guest(test, ASID_A);
+	a.asid = ASID_A;
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), SNP_FW_ASID_OWNED);
+
+	/* The SEV guest's ASID, once given up, needs a DF_FLUSH. */
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_DEACTIVATE, &h), 0);
+	a.handle = sev;
+	a.asid = SEV_MODEL_MAX_ASID;
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), SNP_FW_DFFLUSH_REQUIRED);
+	KUNIT_EXPECT_EQ(test, fw(test, SNP_CMD_DF_FLUSH, NULL), 0);
+	KUNIT_EXPECT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), 0);
+}
+
+/*
+ * LAUNCH_UPDATE_DATA: an active guest, 16-byte alignment of address and
+ * length, host pages only (not assigned in the RMP).  LAUNCH_UPDATE_VMSA:
+ * SEV-ES guests only, one whole page.
+ */
+static void sev_fw_launch_update_checks(struct kunit *test)
+{
+	u32 es = SEV_POLICY_ES, handle = sev_new_guest(test, es);
+	struct sev_fw_activate a = { .handle = handle, .asid = SEV_ES_ASID };
+	u64 pa = PFN_PHYS(tpfn(test, 5));
+	u32 sev;
+
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, pa, PAGE_SIZE, false), SNP_FW_INACTIVE);
+	KUNIT_ASSERT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), 0);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, pa + 8, 16, false), SNP_FW_INVALID_ADDRESS);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, pa, 0, false), SEV_FW_INVALID_LEN);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, pa, 24, false), SEV_FW_INVALID_LEN);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, pa + 16, 32, false), 0);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, pa + 16, PAGE_SIZE, false), 0);
+	KUNIT_EXPECT_EQ(test, sev_update(test, 0, pa, PAGE_SIZE, false), SNP_FW_INVALID_GUEST);
+
+	KUNIT_ASSERT_EQ(test, assign(test, 6, GPA_A, ASID_B, false), 0);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, PFN_PHYS(tpfn(test, 6)), PAGE_SIZE, false),
+			SNP_FW_INVALID_PAGE_STATE);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, pa, PAGE_SIZE, true), 0);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, pa, 16, true), SEV_FW_INVALID_LEN);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, pa + 16, PAGE_SIZE, true),
+			SNP_FW_INVALID_ADDRESS);
+
+	sev = sev_new_guest_again(test, 0);
+	a.handle = sev;
+	a.asid = SEV_ASID;
+	KUNIT_ASSERT_EQ(test, fw(test, SEV_CMD_ACTIVATE, &a), 0);
+	KUNIT_EXPECT_EQ(test, sev_update(test, sev, pa, PAGE_SIZE, true), SNP_FW_POLICY_FAILURE);
+}
+
+/* SHA-256 of 4096 bytes (i * 7 + 3) then 32 bytes (0xc0 + i), computed outside the kernel. */
+static const u8 sev_known_ld[SEV_LD_SIZE] = {
+	0x77, 0x39, 0xcd, 0xb6, 0x00, 0xef, 0xb6, 0xbc, 0x0c, 0xc5, 0x78, 0xee,
+	0xe9, 0x56, 0x41, 0x42, 0xfe, 0x99, 0xc8, 0x71, 0x90, 0x2d, 0xd1, 0x0a,
+	0x60, 0x86, 0x91, 0x18, 0xaa, 0x08, 0x38, 0x00,
+};
+
+/*
+ * The launch digest of a known input against the value computed outside
+ * the kernel, and MEASURE = HMAC-SHA256(TIK; 0x04 || API || POLICY || LD ||
+ * MNONCE) recomputed here; a short buffer gets INVALID_LEN, the size, and
+ * leaves the guest as it was.
+ */
+static void sev_fw_measure_known_answer(struct kunit *test)
+{
+	u32 policy = SEV_POLICY_NODBG | SEV_POLICY_NOSEND, handle;
+	u8 tik[SEV_TIK_SIZE], ld[SEV_LD_SIZE], hdr[8], mac[SEV_MEASURE_SIZE];
+	u8 *blob = kunit_kzalloc(test, SEV_MEASURE_BLOB_SIZE, GFP_KERNEL);
+	u8 *a = tva(test, 5), *b = tva(test, 6);
+	struct crypto_shash *tfm;
+	u32 len = 16;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, blob);
+	for (i = 0; i < PAGE_SIZE; i++)
+		a[i] = i * 7 + 3;
+	for (i = 0; i < 32; i++)
+		b[16 + i] = 0xc0 + i;
+	handle = sev_launching_guest(test, policy);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, virt_to_phys(a), PAGE_SIZE, false), 0);
+	KUNIT_EXPECT_EQ(test, sev_update(test, handle, virt_to_phys(b) + 16, 32, false), 0);
+
+	KUNIT_EXPECT_EQ(test, sev_measure(test, handle, blob, &len), SEV_FW_INVALID_LEN);
+	KUNIT_EXPECT_EQ(test, len, SEV_MEASURE_BLOB_SIZE);
+	KUNIT_EXPECT_EQ(test, sev_state(test, handle), SEV_GSTATE_LUPDATE);
+	KUNIT_EXPECT_EQ(test, sev_measure(test, handle, blob, &len), 0);
+	KUNIT_EXPECT_EQ(test, len, SEV_MEASURE_BLOB_SIZE);
+
+	KUNIT_ASSERT_EQ(test, sev_model_guest_keys(tm(test), handle, tik, ld), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(ld, sev_known_ld, SEV_LD_SIZE), 0);
+
+	hdr[0] = 0x04;
+	hdr[1] = SEV_MODEL_API_MAJOR;
+	hdr[2] = SEV_MODEL_API_MINOR;
+	hdr[3] = SEV_MODEL_BUILD;
+	put_unaligned_le32(policy, hdr + 4);
+	tfm = crypto_alloc_shash("hmac(sha256)", 0, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(tfm));
+	{
+		SHASH_DESC_ON_STACK(desc, tfm);
+
+		desc->tfm = tfm;
+		KUNIT_EXPECT_EQ(test, crypto_shash_setkey(tfm, tik, sizeof(tik)), 0);
+		KUNIT_EXPECT_EQ(test, crypto_shash_init(desc), 0);
+		KUNIT_EXPECT_EQ(test, crypto_shash_update(desc, hdr, sizeof(hdr)), 0);
+		KUNIT_EXPECT_EQ(test, crypto_shash_update(desc, sev_known_ld, SEV_LD_SIZE), 0);
+		KUNIT_EXPECT_EQ(test, crypto_shash_finup(desc, blob + SEV_MEASURE_SIZE,
+							 SEV_MNONCE_SIZE, mac), 0);
+	}
+	crypto_free_shash(tfm);
+	KUNIT_EXPECT_EQ(test, memcmp(blob, mac, SEV_MEASURE_SIZE), 0);
+}
+
 static struct kunit_case snp_model_cases[] = {
 	KUNIT_CASE(rmp_global_covers_all_ram),
 	KUNIT_CASE(rmp_entry_layout),
@@ -1155,6 +1446,13 @@ static struct kunit_case snp_model_cases[] = {
 	KUNIT_CASE(fw_launch_digest_what_counts),
 	KUNIT_CASE(fw_page_reclaim_only_firmware_pages),
 	KUNIT_CASE(fw_decommission),
+	KUNIT_CASE(sev_fw_needs_init),
+	KUNIT_CASE(sev_fw_state_machine),
+	KUNIT_CASE(sev_fw_finish_from_lupdate),
+	KUNIT_CASE(sev_fw_launch_start_policy),
+	KUNIT_CASE(sev_fw_activate_asids),
+	KUNIT_CASE(sev_fw_launch_update_checks),
+	KUNIT_CASE(sev_fw_measure_known_answer),
 	{}
 };
 

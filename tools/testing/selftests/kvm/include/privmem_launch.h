@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include "kvm_util.h"
@@ -65,6 +66,27 @@ static inline void test_vm_free(struct test_vm *t)
 	kvm_vm_free(t->vm);
 	if (t->gmem_fd >= 0)
 		close(t->gmem_fd);
+}
+
+/*
+ * KVM_MEMORY_ENCRYPT_OP @id with @data and @sev_fd; kvm_sev_cmd.error
+ * holds @error before the call and goes to *@fw_error (if not NULL).
+ */
+static inline int __vm_sev_cmd(struct kvm_vm *vm, uint32_t id, void *data, int sev_fd,
+			       uint32_t error, uint32_t *fw_error)
+{
+	struct kvm_sev_cmd cmd = {
+		.id = id,
+		.data = (uintptr_t)data,
+		.error = error,
+		.sev_fd = sev_fd,
+	};
+	int r;
+
+	r = ioctl(vm->fd, KVM_MEMORY_ENCRYPT_OP, &cmd);
+	if (fw_error)
+		*fw_error = cmd.error;
+	return r;
 }
 
 /* A page-aligned source buffer of @npages pages with recognisable content. */
