@@ -883,6 +883,8 @@ static uint32_t td_next_report(struct kvm_vcpu *vcpu)
 	TEST_ASSERT(run->exit_reason == KVM_EXIT_IO && run->io.port == TD_REPORT_PORT &&
 		    run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 4,
 		    "expected a report, got exit %s", exit_reason_str(run->exit_reason));
+	/* Whatever the TD did up to here, the S-EPT still rules its mappings. */
+	tdx_audit_assert("a TD's report");
 	return *(uint32_t *)((uint8_t *)run + run->io.data_offset);
 }
 
@@ -1089,6 +1091,8 @@ static uint32_t td_report_value(struct kvm_vcpu *vcpu)
 	TEST_ASSERT(run->exit_reason == KVM_EXIT_IO && run->io.port == TD_REPORT_PORT &&
 		    run->io.direction == KVM_EXIT_IO_OUT && run->io.size == 4,
 		    "expected a report, got exit %s", exit_reason_str(run->exit_reason));
+	/* Whatever the TD did up to here, the S-EPT still rules its mappings. */
+	tdx_audit_assert("a TD's report");
 	return *(uint32_t *)((uint8_t *)run + run->io.data_offset);
 }
 
