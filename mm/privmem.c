@@ -975,6 +975,86 @@ static long privmem_allocate(struct inode *inode, loff_t offset, loff_t len)
 	return err;
 }
 
+/* Pages zeroed through one temporary alias (vm_map_ram() takes up to 64). */
+#define PRIVMEM_ZERO_BATCH	16
+
+/*
+ * Zero pages [@from, @to) of @folio, a piece of a 1 GiB page, which stays
+ * in the file.  Pieces serve files without PRIVMEM_MMAP only, so all their
+ * pages are private: out of the direct map unless privmem.direct_map=1.
+ * Such pages are reached through a temporary kernel alias of a few pages
+ * at a time, from vm_map_ram(): its per-CPU blocks are torn down lazily,
+ * one TLB flush for many, and vread() (so /proc/kcore) treats them as
+ * holes.  The direct map is not touched at all, so neither are the other
+ * CPUs' TLBs: only this CPU used the alias, and until the lazy purge
+ * flushes it, its stale entries point through an address that nothing
+ * uses and no new mapping reuses (as after any vunmap()).  A poisoned
+ * page is skipped.  Returns the first page not zeroed: @to, or where no
+ * alias could be had (no memory for a vmap block).
+ */
+static long privmem_zero_piece(struct folio *folio, long from, long to)
+{
+	struct page *pages[PRIVMEM_ZERO_BATCH];
+	long i, n;
+	void *va;
+
+	if (!privmem_unmap) {
+		folio_zero_range(folio, from * PAGE_SIZE, (to - from) * PAGE_SIZE);
+		return to;
+	}
+	while (from < to) {
+		n = min_t(long, to - from, PRIVMEM_ZERO_BATCH);
+		for (i = 0; i < n; i++)
+			pages[i] = folio_page(folio, from + i);
+		va = vm_map_ram(pages, n, NUMA_NO_NODE);
+		if (!va)
+			break;
+		for (i = 0; i < n; i++) {
+			if (!PageHWPoison(pages[i]))
+				clear_page(va + i * PAGE_SIZE);
+		}
+		vm_unmap_ram(va, n);
+		from += n;
+		cond_resched();
+	}
+	return from;
+}
+
+/*
+ * A punch [@start, @end) that covers part of a piece of a 1 GiB page at
+ * @index, an edge of the range: pieces never split and never leave the
+ * file in part, so zero what the punch covers in place and take the piece
+ * out of what the truncation below has to do, by moving @start past it or
+ * @end before it.  Nothing else about the piece changes: the owner zapped
+ * the range already (invalidate_begin), and the piece keeps its direct map
+ * state and its place in the file.  If no alias could be had, the rest of
+ * the piece is left to the truncation, which zeroes it through the direct
+ * map (privmem_punch_edge()).
+ */
+static void privmem_punch_piece(struct address_space *mapping, pgoff_t index,
+				pgoff_t *start, pgoff_t *end)
+{
+	struct folio *folio = filemap_lock_folio(mapping, index);
+	long from, to;
+
+	if (!folio)
+		return;
+	if (!privmem_pool_folio(folio) ||
+	    (folio->index >= *start && folio_next_index(folio) <= *end))
+		goto out;
+	from = max(*start, folio->index) - folio->index;
+	to = min(*end, folio_next_index(folio)) - folio->index;
+	if (privmem_zero_piece(folio, from, to) != to)
+		goto out;
+	if (folio->index < *start)
+		*start = min(folio_next_index(folio), *end);
+	else
+		*end = max(folio->index, *start);
+out:
+	folio_unlock(folio);
+	folio_put(folio);
+}
+
 /*
  * A large folio at an edge of a punch that could not be split: its pages
  * [@from, @to), which the punch covers, are in the direct map from
@@ -1080,17 +1160,30 @@ static long privmem_punch_hole(struct inode *inode, loff_t offset, loff_t len)
 	if (filemap_range_has_page(mapping, offset, offset + len - 1)) {
 		struct privmem_edge first = { .folio = NULL };
 		struct privmem_edge last = { .folio = NULL };
+		pgoff_t from = start, to = end;
 
 		ctx->ops->invalidate_begin(ctx->owner, start, end);
-		if (privmem_unmap) {
-			privmem_punch_edge(mapping, start, start, end, &first);
-			if (!first.folio || folio_next_index(first.folio) < end)
-				privmem_punch_edge(mapping, end - 1, start, end,
-						   &last);
+		/* What is left for the truncation: [@from, @to). */
+		if (privmem_pool_active()) {
+			privmem_punch_piece(mapping, from, &from, &to);
+			if (from < to)
+				privmem_punch_piece(mapping, to - 1, &from, &to);
 		}
-		truncate_inode_pages_range(mapping, offset, offset + len - 1);
-		privmem_punch_edge_end(mapping, &first);
-		privmem_punch_edge_end(mapping, &last);
+		if (from < to) {
+			if (privmem_unmap) {
+				privmem_punch_edge(mapping, from, from, to,
+						   &first);
+				if (!first.folio ||
+				    folio_next_index(first.folio) < to)
+					privmem_punch_edge(mapping, to - 1, from,
+							   to, &last);
+			}
+			truncate_inode_pages_range(mapping,
+						   (loff_t)from << PAGE_SHIFT,
+						   ((loff_t)to << PAGE_SHIFT) - 1);
+			privmem_punch_edge_end(mapping, &first);
+			privmem_punch_edge_end(mapping, &last);
+		}
 		ctx->ops->invalidate_end(ctx->owner, start, end);
 	}
 	filemap_invalidate_unlock(mapping);

@@ -185,6 +185,29 @@ static void test_whole_page_maps_1g(struct test_vm *t)
 	ksft_test_result_pass("whole_page_maps_1g\n");
 }
 
+/* The guest's data on both sides of the hole [@hole, +@len) is intact. */
+static void check_around(struct test_vm *t, uint64_t hole, uint64_t len)
+{
+	guest_do(t, OP_CHECK, TEST_GPA, hole, 0x5eed);
+	guest_do(t, OP_CHECK, TEST_GPA + hole + len, TEST_SIZE - hole - len,
+		 0x5eed);
+}
+
+/*
+ * The hole [@hole, +@len) reads as zeroes; touching it brought the pieces
+ * back, so the page is whole in the file.  Filled again, the guest's data
+ * is all there and mapped with one 1G entry.
+ */
+static void check_hole_refills(struct test_vm *t, uint64_t hole, uint64_t len)
+{
+	guest_do(t, OP_CHECK_ZERO, TEST_GPA + hole, len, 0);
+	EXPECT_EQ(gigantic_bytes(t), TEST_SIZE);
+	guest_do(t, OP_FILL, TEST_GPA + hole, len, 0x5eed);
+	guest_do(t, OP_CHECK, TEST_GPA, TEST_SIZE, 0x5eed);
+	EXPECT_EQ(pages_1g(t), 1);
+	expect_private_mappings(t, 1, 0);
+}
+
 /*
  * Punching 2 MiB takes one piece out: the 1G mapping goes, the rest of the
  * guest's data stays, the hole reads as zeroes.  Touching the hole brings
@@ -200,19 +223,12 @@ static void test_punch_splits_refill_merges(struct test_vm *t)
 	/* The page stays bound to the file: the pool has no free one. */
 	EXPECT_EQ(sysfs_read(POOL_FREE), 0);
 
-	guest_do(t, OP_CHECK, TEST_GPA, hole, 0x5eed);
-	guest_do(t, OP_CHECK, TEST_GPA + hole + SZ_2M,
-		 TEST_SIZE - hole - SZ_2M, 0x5eed);
+	check_around(t, hole, SZ_2M);
 	EXPECT_EQ(pages_1g(t), 0);
 	/* Every other piece mapped 2M, the hole not at all. */
 	expect_private_mappings(t, 0, TEST_SIZE / SZ_2M - 1);
 
-	guest_do(t, OP_CHECK_ZERO, TEST_GPA + hole, SZ_2M, 0);
-	EXPECT_EQ(gigantic_bytes(t), TEST_SIZE);
-	guest_do(t, OP_FILL, TEST_GPA + hole, SZ_2M, 0x5eed);
-	guest_do(t, OP_CHECK, TEST_GPA, TEST_SIZE, 0x5eed);
-	EXPECT_EQ(pages_1g(t), 1);
-	expect_private_mappings(t, 1, 0);
+	check_hole_refills(t, hole, SZ_2M);
 	ksft_test_result_pass("punch_splits_refill_merges\n");
 }
 
@@ -231,13 +247,34 @@ static void test_partial_punch_zeroes(struct test_vm *t)
 	EXPECT_EQ(gigantic_bytes(t), TEST_SIZE);
 
 	guest_do(t, OP_CHECK_ZERO, TEST_GPA + hole, 3 * PAGE_SIZE, 0);
-	guest_do(t, OP_CHECK, TEST_GPA, hole, 0x5eed);
-	guest_do(t, OP_CHECK, TEST_GPA + hole + 3 * PAGE_SIZE,
-		 TEST_SIZE - hole - 3 * PAGE_SIZE, 0x5eed);
+	check_around(t, hole, 3 * PAGE_SIZE);
 	EXPECT_EQ(pages_1g(t), 1);
 	/* Whole again for the next test. */
 	guest_do(t, OP_FILL, TEST_GPA + hole, 3 * PAGE_SIZE, 0x5eed);
 	ksft_test_result_pass("partial_punch_zeroes\n");
+}
+
+/*
+ * A punch from inside one piece to inside the next but one: the piece in
+ * between leaves the file, the punched parts of the two at the edges are
+ * zeroed in place and stay; the data on both sides of the hole is kept.
+ * Touching the hole brings the piece back and the page is whole again.
+ */
+static void test_punch_across_pieces(struct test_vm *t)
+{
+	uint64_t hole = 40 * SZ_2M - 2 * PAGE_SIZE;
+	uint64_t len = 2 * PAGE_SIZE + SZ_2M + 3 * PAGE_SIZE;
+	struct stat st;
+
+	guest_memfd_punch_hole(t->fd, hole, len);
+	TEST_ASSERT(!fstat(t->fd, &st), "fstat: %s", strerror(errno));
+	EXPECT_EQ((uint64_t)st.st_blocks * 512, TEST_SIZE - SZ_2M);
+	EXPECT_EQ(gigantic_bytes(t), 0);
+	EXPECT_EQ(pages_1g(t), 0);
+
+	check_around(t, hole, len);
+	check_hole_refills(t, hole, len);
+	ksft_test_result_pass("punch_across_pieces\n");
 }
 
 /*
@@ -339,11 +376,12 @@ int main(int argc, char *argv[])
 	EXPECT_EQ(sysfs_read(POOL_FREE), 1);
 
 	ksft_print_header();
-	ksft_set_plan(7);
+	ksft_set_plan(8);
 	test_vm_create(&t);
 	test_whole_page_maps_1g(&t);
 	test_punch_splits_refill_merges(&t);
 	test_partial_punch_zeroes(&t);
+	test_punch_across_pieces(&t);
 	test_conversion_splits_and_promotes(&t);
 	test_pool_empty_falls_back(&t);
 	test_pool_errnos();

@@ -392,14 +392,35 @@ static double bench_null(struct bench *b)
 	return t;
 }
 
-/* Seconds per private->shared->private round trip, over one run. */
+/*
+ * Seconds per private->shared->private round trip, over one run; the VMM's
+ * seconds per round trip in each of its steps are added to @steps (to
+ * shared, punch, to private) unless it is NULL.
+ */
 static double bench_convert(struct bench *b, uint64_t gpa, uint64_t npages,
-			    uint64_t iters)
+			    uint64_t iters, double *steps)
 {
-	double t = guest_cmd(b, CMD_CONVERT, gpa, npages, iters) / iters;
+	double t;
 
+	b->t_to_shared = 0;
+	b->t_punch = 0;
+	b->t_to_private = 0;
+	t = guest_cmd(b, CMD_CONVERT, gpa, npages, iters) / iters;
 	ASSERT_EQ(b->nr_exits, 2 * iters);
+	if (steps) {
+		steps[0] += b->t_to_shared / iters;
+		steps[1] += b->t_punch / iters;
+		steps[2] += b->t_to_private / iters;
+	}
 	return t;
+}
+
+/* The mean of @reps runs' VMM steps (bench_convert()), to show where it goes. */
+static void print_steps(const char *what, const double *steps, int reps)
+{
+	printf("# %s round trip, VMM steps (us): to shared %.1f, punch %.1f, to private %.1f\n",
+	       what, steps[0] * 1e6 / reps, steps[1] * 1e6 / reps,
+	       steps[2] * 1e6 / reps);
 }
 
 /*
@@ -419,18 +440,10 @@ static void bench_conversions(struct bench *b, double *r4k, double *r2m)
 	for (i = 0; i < CONV_REPS; i++) {
 		null[i] = bench_null(b);
 
-		b->t_to_shared = b->t_punch = b->t_to_private = 0;
-		c4k[i] = bench_convert(b, CONV_4K_GPA, 1, CONV_4K_ITERS);
-		steps[0][0] += b->t_to_shared / CONV_4K_ITERS;
-		steps[0][1] += b->t_punch / CONV_4K_ITERS;
-		steps[0][2] += b->t_to_private / CONV_4K_ITERS;
-
-		b->t_to_shared = b->t_punch = b->t_to_private = 0;
+		c4k[i] = bench_convert(b, CONV_4K_GPA, 1, CONV_4K_ITERS,
+				       steps[0]);
 		c2m[i] = bench_convert(b, CONV_2M_GPA, SZ_2M / PAGE_SIZE,
-				       CONV_2M_ITERS);
-		steps[1][0] += b->t_to_shared / CONV_2M_ITERS;
-		steps[1][1] += b->t_punch / CONV_2M_ITERS;
-		steps[1][2] += b->t_to_private / CONV_2M_ITERS;
+				       CONV_2M_ITERS, steps[1]);
 
 		q4k[i] = c4k[i] / null[i];
 		q2m[i] = c2m[i] / null[i];
@@ -438,11 +451,8 @@ static void bench_conversions(struct bench *b, double *r4k, double *r2m)
 	printf("# null hypercall exit %.1f us; round trip: 4 KiB %.1f us, 2 MiB %.1f us\n",
 	       median(null, CONV_REPS) * 1e6, median(c4k, CONV_REPS) * 1e6,
 	       median(c2m, CONV_REPS) * 1e6);
-	for (i = 0; i < 2; i++)
-		printf("# %s round trip, VMM steps: to shared %.1f us, punch %.1f us, to private %.1f us\n",
-		       i ? "2 MiB" : "4 KiB", steps[i][0] * 1e6 / CONV_REPS,
-		       steps[i][1] * 1e6 / CONV_REPS,
-		       steps[i][2] * 1e6 / CONV_REPS);
+	print_steps("4 KiB", steps[0], CONV_REPS);
+	print_steps("2 MiB", steps[1], CONV_REPS);
 	*r4k = median(q4k, CONV_REPS);
 	*r2m = median(q2m, CONV_REPS);
 }
@@ -618,18 +628,29 @@ static double bench_gig_populate(struct bench *b)
  */
 static void bench_gig_conversions(struct bench *b, double *r4k, double *r1g)
 {
-	double q4k[CONV_REPS], q1g[CONV_REPS], null;
+	double q4k[CONV_REPS], q1g[CONV_REPS], null[CONV_REPS];
+	double c4k[CONV_REPS], c1g[CONV_REPS];
+	double steps[2][3] = {};
 	int i;
 
 	for (i = 0; i < CONV_REPS; i++) {
 		guest_memfd_allocate(b->gig_fd, 0, GIG_SIZE);
 		guest_cmd(b, CMD_TOUCH, GIG_GPA, GIG_NPAGES, 0);
-		null = bench_null(b);
-		q4k[i] = bench_convert(b, GIG_CONV_GPA, 1, GIG_CONV_ITERS) / null;
+		null[i] = bench_null(b);
+		c4k[i] = bench_convert(b, GIG_CONV_GPA, 1, GIG_CONV_ITERS,
+				       steps[0]);
 		/* The first one frees the region; the timed ones find it empty. */
-		bench_convert(b, GIG_GPA, GIG_NPAGES, 1);
-		q1g[i] = bench_convert(b, GIG_GPA, GIG_NPAGES, GIG_CONV_ITERS) / null;
+		bench_convert(b, GIG_GPA, GIG_NPAGES, 1, NULL);
+		c1g[i] = bench_convert(b, GIG_GPA, GIG_NPAGES, GIG_CONV_ITERS,
+				       steps[1]);
+		q4k[i] = c4k[i] / null[i];
+		q1g[i] = c1g[i] / null[i];
 	}
+	printf("# null hypercall exit %.1f us; round trip: 4 KiB in 1 GiB %.1f us, 1 GiB %.1f us\n",
+	       median(null, CONV_REPS) * 1e6, median(c4k, CONV_REPS) * 1e6,
+	       median(c1g, CONV_REPS) * 1e6);
+	print_steps("4 KiB in 1 GiB", steps[0], CONV_REPS);
+	print_steps("1 GiB", steps[1], CONV_REPS);
 	*r4k = median(q4k, CONV_REPS);
 	*r1g = median(q1g, CONV_REPS);
 }
