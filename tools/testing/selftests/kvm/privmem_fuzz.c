@@ -192,10 +192,14 @@ static uint64_t next_vm_id = 1, next_gmem_uid = 1;
 static uint64_t alloc_bytes;
 static uint64_t supported_vm_types;
 
-/* Every type but the default one has private memory (SW-protected, SNP). */
+/*
+ * Every type but the default one and SEV's plain and SEV-ES ones (which
+ * encrypt ordinary memory) has private memory: SW-protected, SNP, TDX.
+ */
 static bool vm_has_private_mem(const struct fvm *vm)
 {
-	return vm->type != KVM_X86_DEFAULT_VM;
+	return vm->type != KVM_X86_DEFAULT_VM && vm->type != KVM_X86_SEV_VM &&
+	       vm->type != KVM_X86_SEV_ES_VM;
 }
 
 static uint64_t gmem_flags_mask;
